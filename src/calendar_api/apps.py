@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CalendarApiConfig(AppConfig):
+    name = "calendar_api"
+    verbose_name = "Calendar API"

@@ -1,0 +1,61 @@
+"""Read vocabulary for calendar rows. Views and filters call these; they hold no SQL."""
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import models
+from django.db.models import Q
+
+UTC = ZoneInfo("UTC")
+
+
+class EventQuerySet(models.QuerySet):
+    def for_countries(self, codes: Iterable[str]) -> "EventQuerySet":
+        return self.filter(country__in=[code.upper() for code in codes])
+
+    def for_currencies(self, codes: Iterable[str]) -> "EventQuerySet":
+        return self.filter(currency__in=[code.upper() for code in codes])
+
+    def min_importance(self, level: int) -> "EventQuerySet":
+        return self.filter(importance__gte=level)
+
+    def released(self) -> "EventQuerySet":
+        return self.exclude(actual="")
+
+    def upcoming(self, now: datetime) -> "EventQuerySet":
+        return self.filter(scheduled_at__gte=now).exclude(status="cancelled")
+
+    def in_days(
+        self, start: date | None, end: date | None, tz: ZoneInfo = UTC
+    ) -> "EventQuerySet":
+        """Occurrences on the calendar days ``start``..``end`` (inclusive) as seen in ``tz``.
+
+        Events with a clock time belong to the local day their instant falls on; events
+        without one (all-day, tentative, date-only) stay on their calendar ``date`` in
+        every zone. Either bound may be None (open range).
+        """
+        if tz.key == "UTC":
+            if start is not None and start == end:
+                return self.filter(date=start)
+            bounds = {}
+            if start is not None:
+                bounds["date__gte"] = start
+            if end is not None:
+                bounds["date__lte"] = end
+            return self.filter(**bounds)
+
+        timed = Q(time__isnull=False)
+        untimed = Q(time__isnull=True)
+        if start is not None:
+            timed &= Q(scheduled_at__gte=local_midnight(start, tz))
+            untimed &= Q(date__gte=start)
+        if end is not None:
+            timed &= Q(scheduled_at__lt=local_midnight(end + timedelta(days=1), tz))
+            untimed &= Q(date__lte=end)
+        return self.filter(timed | untimed)
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant at which ``day`` starts in ``tz`` (DST-correct)."""
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)

@@ -1,0 +1,8 @@
+from django.contrib import admin
+from django.urls import include, path
+
+# The API is mounted by dotted string so core does not import calendar_api.
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("calendar_api.urls")),
+]

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class IngestionConfig(AppConfig):
+    name = "ingestion"
+    verbose_name = "Ingestion"
+
+    def ready(self) -> None:
+        # Importing the package registers every source (and its core.SourceInfo).
+        import ingestion.sources  # noqa: F401

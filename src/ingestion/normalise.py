@@ -1,0 +1,238 @@
+"""Pure functions that turn what sources print into our vocabulary.
+
+No I/O, no Django models: table-driven tests in ``tests/ingestion/test_normalise.py``.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.models import EventKind, Importance
+
+# FIGURES
+# ------------------------------------------------------------------------------
+
+# A number, optionally signed, with thousands separators, an optional currency symbol
+# before it and a scale or percent after it: "254K", "-1.2B", "1,777K", "¥113B", "0.3%".
+_FIGURE = re.compile(
+    r"""^
+    (?P<sign>[-+\u2212]?)
+    (?P<symbol>[$€£¥₹₩]|[A-Z]{1,3}\$)?
+    (?P<sign2>[-+\u2212]?)
+    (?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)
+    \s*
+    (?P<unit>%|[KMBT]|bp|bps)?
+    $""",
+    re.VERBOSE,
+)
+# The DB column holds 20 integer digits; a bigger "number" is not a figure we can trust.
+_MAX_FIGURE = Decimal(10) ** 20
+_BLANKS = {"", "-", "--", "\u2014", "n/a", "N/A", "&nbsp;"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A published figure: the text always, the number and unit when it is one."""
+
+    text: str
+    value: Decimal | None = None
+    unit: str = ""
+
+
+def clean_text(value: str | None) -> str:
+    """Collapse runs of whitespace (including no-break spaces) and strip."""
+    if not value:
+        return ""
+    return " ".join(value.replace("\xa0", " ").split())
+
+
+def parse_figure(text: str | None) -> Figure:
+    """Parse "254K" into Figure("254K", Decimal("254"), "K"); never raises.
+
+    Text that is not a single number ("4.44|2.7" auction yield|cover, "2-0-7" votes,
+    "Pass", "<0.25%" a bound, not a value) keeps its text with no value.
+    """
+    text = clean_text(text)
+    if text in _BLANKS:
+        return Figure("")
+    match = _FIGURE.match(text)
+    if match is None:
+        return Figure(text)
+    negative = "-" in (match["sign"], match["sign2"]) or "\u2212" in (
+        match["sign"],
+        match["sign2"],
+    )
+    try:
+        value = Decimal(match["number"].replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the regex admits only digits
+        return Figure(text)
+    if value >= _MAX_FIGURE:
+        return Figure(text)
+    unit = match["unit"] or ""
+    if unit == "bps":
+        unit = "bp"
+    return Figure(text, -value if negative else value, unit)
+
+
+# COUNTRIES AND CURRENCIES
+# ------------------------------------------------------------------------------
+
+# Global / multi-country rows ("All" in the FF feed, G7/G20/OPEC meetings).
+GLOBAL = "WW"
+EURO_AREA = "EU"
+
+CURRENCY_COUNTRY = {
+    "USD": "US", "EUR": EURO_AREA, "GBP": "GB", "JPY": "JP", "CHF": "CH", "CAD": "CA",
+    "AUD": "AU", "NZD": "NZ", "CNY": "CN", "HKD": "HK", "SGD": "SG", "SEK": "SE",
+    "NOK": "NO", "DKK": "DK", "PLN": "PL", "CZK": "CZ", "HUF": "HU", "RON": "RO",
+    "TRY": "TR", "RUB": "RU", "ZAR": "ZA", "INR": "IN", "KRW": "KR", "TWD": "TW",
+    "IDR": "ID", "MYR": "MY", "THB": "TH", "PHP": "PH", "VND": "VN", "BRL": "BR",
+    "MXN": "MX", "ARS": "AR", "CLP": "CL", "COP": "CO", "PEN": "PE", "ILS": "IL",
+    "SAR": "SA", "AED": "AE", "QAR": "QA", "KWD": "KW", "EGP": "EG", "NGN": "NG",
+    "KES": "KE", "PKR": "PK", "BGN": "BG", "ISK": "IS", "UAH": "UA", "KZT": "KZ",
+    "BHD": "BH", "OMR": "OM", "JOD": "JO", "LKR": "LK", "BDT": "BD", "MAD": "MA",
+}  # fmt: skip
+COUNTRY_CURRENCY = {country: currency for currency, country in CURRENCY_COUNTRY.items()}
+# Euro-area members publish in EUR; their own releases keep their own country code.
+for _member in (
+    "DE", "FR", "IT", "ES", "NL", "BE", "AT", "PT", "IE", "FI", "GR", "SK", "SI",
+    "LT", "LV", "EE", "LU", "MT", "CY", "HR",
+):  # fmt: skip
+    COUNTRY_CURRENCY[_member] = "EUR"
+
+# Country names as sources print them (Investing "Euro Zone", TE "United States",
+# Investing flag classes "United_States" after replacing "_"), lower-cased.
+COUNTRY_NAMES = {
+    "united states": "US", "usa": "US", "us": "US", "euro zone": "EU", "eurozone": "EU",
+    "euro area": "EU", "european union": "EU", "united kingdom": "GB", "uk": "GB",
+    "great britain": "GB", "japan": "JP", "switzerland": "CH", "canada": "CA",
+    "australia": "AU", "new zealand": "NZ", "china": "CN", "hong kong": "HK",
+    "singapore": "SG", "sweden": "SE", "norway": "NO", "denmark": "DK", "poland": "PL",
+    "czech republic": "CZ", "czechia": "CZ", "hungary": "HU", "romania": "RO",
+    "turkey": "TR", "türkiye": "TR", "turkiye": "TR", "russia": "RU",
+    "south africa": "ZA", "india": "IN", "south korea": "KR", "korea": "KR",
+    "taiwan": "TW", "indonesia": "ID", "malaysia": "MY", "thailand": "TH",
+    "philippines": "PH", "vietnam": "VN", "brazil": "BR", "mexico": "MX",
+    "argentina": "AR", "chile": "CL", "colombia": "CO", "peru": "PE", "israel": "IL",
+    "saudi arabia": "SA", "united arab emirates": "AE", "qatar": "QA", "kuwait": "KW",
+    "egypt": "EG", "nigeria": "NG", "kenya": "KE", "pakistan": "PK", "bulgaria": "BG",
+    "iceland": "IS", "ukraine": "UA", "kazakhstan": "KZ", "bahrain": "BH", "oman": "OM",
+    "jordan": "JO", "sri lanka": "LK", "bangladesh": "BD", "morocco": "MA",
+    "germany": "DE", "france": "FR", "italy": "IT", "spain": "ES", "netherlands": "NL",
+    "belgium": "BE", "austria": "AT", "portugal": "PT", "ireland": "IE", "finland": "FI",
+    "greece": "GR", "slovakia": "SK", "slovenia": "SI", "lithuania": "LT",
+    "latvia": "LV", "estonia": "EE", "luxembourg": "LU", "malta": "MT", "cyprus": "CY",
+    "croatia": "HR", "serbia": "RS", "iran": "IR", "iraq": "IQ", "venezuela": "VE",
+    "world": GLOBAL, "global": GLOBAL, "all": GLOBAL,
+}  # fmt: skip
+
+
+def country_from_currency(code: str) -> str | None:
+    """ISO country for a currency code ("USD" -> "US", "EUR" -> "EU", "All" -> "WW")."""
+    code = clean_text(code).upper()
+    if code == "ALL":
+        return GLOBAL
+    return CURRENCY_COUNTRY.get(code)
+
+
+def country_from_name(name: str) -> str | None:
+    """ISO country for a printed name ("Euro Zone" -> "EU"; "United_States" -> "US")."""
+    key = clean_text(name.replace("_", " ")).lower()
+    return COUNTRY_NAMES.get(key)
+
+
+def currency_for_country(country: str) -> str:
+    """The currency a country's releases are denominated in, "" when unknown or global."""
+    return COUNTRY_CURRENCY.get(country, "")
+
+
+# IMPORTANCE AND KIND
+# ------------------------------------------------------------------------------
+
+_IMPORTANCE_WORDS = {
+    "low": Importance.LOW, "medium": Importance.MEDIUM, "moderate": Importance.MEDIUM,
+    "high": Importance.HIGH, "1": Importance.LOW, "2": Importance.MEDIUM,
+    "3": Importance.HIGH, "bull1": Importance.LOW, "bull2": Importance.MEDIUM,
+    "bull3": Importance.HIGH, "yel": Importance.LOW, "ora": Importance.MEDIUM,
+    "red": Importance.HIGH,
+}  # fmt: skip
+_HOLIDAY_WORDS = {"holiday", "non-economic", "gra", "none", ""}
+
+
+def importance_from_label(label: str | int | None) -> int | None:
+    """1-3 from what sources print ("High", "bull3", "3", 3, "ora"); None for holidays.
+
+    Raises ValueError for anything else, so a changed page is noticed, not guessed.
+    """
+    if label is None:
+        return None
+    if isinstance(label, int) and not isinstance(label, bool):
+        if label in (1, 2, 3):
+            return label
+        raise ValueError(f"importance {label!r} is not 1, 2 or 3")
+    key = clean_text(str(label)).lower()
+    key = key.removesuffix(" impact expected").removesuffix(" volatility expected")
+    if key in _IMPORTANCE_WORDS:
+        return int(_IMPORTANCE_WORDS[key])
+    if key in _HOLIDAY_WORDS:
+        return None
+    raise ValueError(f"unknown importance {label!r}")
+
+
+_SPEECH = re.compile(r"\b(speaks|speech|testifies|testimony|press conference)\b", re.I)
+_HOLIDAY = re.compile(r"\b(holiday|daylight saving time shift)\b", re.I)
+
+
+def infer_kind(name: str, *, holiday: bool = False) -> str:
+    """Release, speech or holiday from the source's holiday flag and the event name."""
+    if holiday or _HOLIDAY.search(name):
+        return EventKind.HOLIDAY
+    if _SPEECH.search(name):
+        return EventKind.SPEECH
+    return EventKind.RELEASE
+
+
+# NAMES AND PERIODS
+# ------------------------------------------------------------------------------
+
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+# "(Jun)", "(Jun/26)", "(Q1)", "(Q1 2026)", "(H2)", "(2026)" at the end of a name;
+# "(MoM)", "(YoY)" are part of the indicator's name and stay.
+_PERIOD = re.compile(
+    rf"\s*\((?P<period>(?:{_MONTHS})(?:\s*/?\s*'?\d{{2,4}})?|[QH][1-4](?:\s*/?\s*'?\d{{2,4}})?|\d{{4}})\)\s*$"
+)
+
+
+def split_reference_period(name: str) -> tuple[str, str]:
+    """("Nonfarm Payrolls (Jun)") -> ("Nonfarm Payrolls", "Jun")."""
+    name = clean_text(name)
+    match = _PERIOD.search(name)
+    if match is None:
+        return name, ""
+    return name[: match.start()].rstrip(), match["period"]
+
+
+# TIME
+# ------------------------------------------------------------------------------
+
+
+def get_zone(key: str) -> ZoneInfo:
+    """ZoneInfo for an IANA name; ValueError (not a ZoneInfo error) when unknown."""
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {key!r}") from exc
+
+
+def to_utc(local: datetime, zone: str | ZoneInfo) -> datetime:
+    """Wall-clock ``local`` (naive) in IANA ``zone`` -> aware UTC, DST-correct.
+
+    An already-aware datetime is just converted. Ambiguous wall times (the repeated
+    hour when clocks go back) take the first occurrence, as zoneinfo's fold=0 does.
+    """
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    tz = zone if isinstance(zone, ZoneInfo) else get_zone(zone)
+    return local.replace(tzinfo=tz).astimezone(UTC)

@@ -1,0 +1,142 @@
+"""The normalised shapes a source's ``parse`` produces and ``services`` writes.
+
+``EventRecord`` validates itself on construction, so every source gets the same guards
+(country code, importance range, sane dates, field lengths) and a bad row becomes an
+``InvalidRow`` that the parser turns into a counted ``Skip``.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from core.models import EventKind, TimePrecision
+from ingestion.errors import InvalidRow
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CURRENCY = re.compile(r"^([A-Z]{3})?$")
+# Calendars list decades of history and a few years ahead; anything else is garbage.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2200, 12, 31)
+MAX_LENGTHS = {
+    "external_id": 128,
+    "event_name": 255,
+    "reference_period": 32,
+    "category": 64,
+    "source_event_id": 64,
+    "actual": 64,
+    "forecast": 64,
+    "previous": 64,
+    "revised_previous": 64,
+    "source_url": 500,
+}
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Inclusive range of UTC dates."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"window starts {self.start} after it ends {self.end}")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def chunks(self, days: int) -> list["DateWindow"]:
+        """Split into consecutive windows of at most ``days`` days."""
+        out: list[DateWindow] = []
+        cursor = self.start
+        while cursor <= self.end:
+            last = min(cursor + timedelta(days=days - 1), self.end)
+            out.append(DateWindow(cursor, last))
+            cursor = last + timedelta(days=1)
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.start}..{self.end}"
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One occurrence as a source published it, normalised (UTC, ISO codes, 1-3)."""
+
+    external_id: str
+    event_name: str
+    country: str
+    date: date
+    time: time | None
+    time_precision: str = TimePrecision.EXACT
+    currency: str = ""
+    importance: int | None = None
+    kind: str = EventKind.RELEASE
+    reference_period: str = ""
+    category: str = ""
+    source_event_id: str = ""
+    actual: str = ""
+    forecast: str = ""
+    previous: str = ""
+    revised_previous: str = ""
+    source_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.external_id:
+            raise InvalidRow("no occurrence id")
+        if not self.event_name:
+            raise InvalidRow("no event name")
+        for name, limit in MAX_LENGTHS.items():
+            value = getattr(self, name)
+            if len(value) > limit:
+                raise InvalidRow(
+                    f"{name} is {len(value)} characters, more than {limit}"
+                )
+        if not _COUNTRY.match(self.country):
+            raise InvalidRow(
+                f"country {self.country!r} is not an ISO 3166 alpha-2 code"
+            )
+        if not _CURRENCY.match(self.currency):
+            raise InvalidRow(f"currency {self.currency!r} is not an ISO 4217 code")
+        if not MIN_DATE <= self.date <= MAX_DATE:
+            raise InvalidRow(f"date {self.date} is outside {MIN_DATE}..{MAX_DATE}")
+        if self.importance is not None and self.importance not in (1, 2, 3):
+            raise InvalidRow(f"importance {self.importance!r} is not 1, 2 or 3")
+        if self.time_precision not in TimePrecision.values:
+            raise InvalidRow(f"time precision {self.time_precision!r} is unknown")
+        if self.kind not in EventKind.values:
+            raise InvalidRow(f"kind {self.kind!r} is unknown")
+        if self.time_precision == TimePrecision.EXACT and self.time is None:
+            raise InvalidRow("an exact-time event needs a time")
+        if self.time_precision != TimePrecision.EXACT and self.time is not None:
+            raise InvalidRow(f"a {self.time_precision} event has no clock time")
+        if self.time is not None and self.time.tzinfo is not None:
+            raise InvalidRow("time must be naive UTC")
+
+    @property
+    def scheduled_at(self) -> datetime:
+        return datetime.combine(self.date, self.time or time.min, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A row the parser could not use, with the reason and a short excerpt of it."""
+
+    reason: str
+    excerpt: str = ""
+
+
+@dataclass
+class ParsedPayload:
+    """What one payload yields.
+
+    ``window`` is the span of UTC dates the payload covers *completely*: events of this
+    source stored in that span and absent here are marked cancelled. None when the
+    payload is partial (filtered by country, one page of several) and nothing may be
+    cancelled on its evidence.
+    """
+
+    records: list[EventRecord] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    window: DateWindow | None = None

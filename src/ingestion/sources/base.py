@@ -1,0 +1,85 @@
+"""The contract every source implements, and the registry that lists them.
+
+A source is two halves: ``fetch`` does the HTTP and yields raw payloads; ``parse`` is
+pure (bytes in, ``ParsedPayload`` out) and is what the tests run on recorded payloads.
+``python manage.py ingest SOURCE --file PATH`` replays a payload through ``parse``.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import ClassVar
+
+import requests
+
+from core.sources import SourceInfo, register_source_info
+from ingestion.records import DateWindow, ParsedPayload
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One HTTP response body (or a recorded file) with where it came from."""
+
+    body: bytes
+    url: str = ""
+
+
+class Source:
+    """Subclass, set the class attributes, implement ``fetch`` and ``parse``, ``@register``."""
+
+    name: ClassVar[str]  # stable slug: stored on rows, job ids "ingest:<slug>"
+    label: ClassVar[str]
+    homepage: ClassVar[str]
+    description: ClassVar[str] = ""
+    # Default cron for the refresh job (UTC); SCHEDULER_CRON_<SLUG> overrides it.
+    schedule: ClassVar[str]
+    # True when fetch() honours any window; False when the source only serves "now"
+    # (the ForexFactory feed is always the current week).
+    supports_range: ClassVar[bool] = True
+    # Longest window one fetch() call asks for; longer ranges are split.
+    chunk_days: ClassVar[int] = 7
+
+    def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
+        raise NotImplementedError
+
+    def parse(self, payload: bytes) -> ParsedPayload:
+        raise NotImplementedError
+
+    def default_window(self, today: date) -> DateWindow:
+        """The window a refresh crawls when none is given: this week and the next."""
+        start = today - timedelta(days=today.weekday())
+        return DateWindow(start, start + timedelta(days=13))
+
+
+_sources: dict[str, type[Source]] = {}
+
+
+def register(cls: type[Source]) -> type[Source]:
+    """Class decorator: make a source known to ingest, the scheduler and /api/sources/."""
+    if cls.name in _sources and _sources[cls.name] is not cls:
+        raise ValueError(f"two sources are named {cls.name!r}")
+    _sources[cls.name] = cls
+    register_source_info(
+        SourceInfo(
+            slug=cls.name,
+            label=cls.label,
+            homepage=cls.homepage,
+            description=cls.description,
+            supports_range=cls.supports_range,
+            default_schedule=cls.schedule,
+        )
+    )
+    return cls
+
+
+def get_source(name: str) -> Source:
+    """An instance of the source named ``name``; KeyError lists the known names."""
+    try:
+        return _sources[name]()
+    except KeyError:
+        known = ", ".join(sorted(_sources)) or "none"
+        raise KeyError(f"unknown source {name!r} (known: {known})") from None
+
+
+def all_sources() -> list[type[Source]]:
+    return [_sources[name] for name in sorted(_sources)]
