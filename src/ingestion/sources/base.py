@@ -13,7 +13,29 @@ from typing import ClassVar
 import requests
 
 from core.sources import SourceInfo, register_source_info
+from ingestion.errors import SourceBlocked
 from ingestion.records import DateWindow, ParsedPayload
+
+# HTTP statuses with which bot protection answers; never read them as "no events".
+BLOCKING_STATUSES = frozenset({401, 403, 429, 503})
+# Markers of a Cloudflare interstitial, seen in every recorded challenge page
+# (tests/fixtures/*/..._cloudflare_challenge_*.html).
+_CHALLENGE_MARKERS = (
+    b"<title>just a moment...</title>",
+    b"cf_chl_opt",
+    b"challenge-platform",
+)
+
+
+def check_not_blocked(source: str, body: bytes, status: int | None = None) -> None:
+    """Raise SourceBlocked when ``body``/``status`` is bot protection instead of data."""
+    if status in BLOCKING_STATUSES:
+        raise SourceBlocked(f"{source}: blocked by the source (HTTP {status})")
+    head = body[:65536].lower()
+    if any(marker in head for marker in _CHALLENGE_MARKERS):
+        raise SourceBlocked(
+            f"{source}: blocked by the source (a Cloudflare challenge page came back instead of data)"
+        )
 
 
 @dataclass(frozen=True)
