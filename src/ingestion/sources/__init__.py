@@ -4,5 +4,5 @@ from ingestion.sources.base import Source, all_sources, get_source, register
 
 __all__ = ["Source", "all_sources", "get_source", "register"]
 
-# One line per source module: importing it registers the source.
-import ingestion.sources.forexfactory  # noqa: F401
+# One name per source module below: importing a module registers its source.
+from ingestion.sources import forexfactory, fred, investing, tradingeconomics  # noqa: F401
