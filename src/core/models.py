@@ -169,6 +169,7 @@ class IngestionRun(models.Model):
         CLI = "cli", "Command line"
         SCHEDULER = "scheduler", "Scheduler"
         FILE = "file", "Recorded file"
+        SAMPLE = "sample", "Bundled sample data"
         TEST = "test", "Test"
 
     class Status(models.TextChoices):

@@ -1,8 +1,9 @@
 """python manage.py loadsample: ingest the real recorded payloads bundled with the code.
 
 Every directory ``src/ingestion/samples/<slug>/`` holds recorded payloads of the source
-``<slug>`` (see the PROVENANCE.md beside them). They go through the same parse and write
-path as a crawl, so running this twice changes nothing.
+``<slug>`` (see the README beside them). They go through the same parse and write path
+as a crawl. The files are snapshots in time (a week's first and last feed), so they are
+loaded once per source; ``--force`` replays them.
 """
 
 from pathlib import Path
@@ -16,16 +17,15 @@ from ingestion.services import ingest_source
 from ingestion.sources import all_sources
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-NOT_PAYLOADS = {".md", ".txt"}
+NOT_PAYLOADS = {".md", ".txt"}  # READMEs and notes beside the payloads
 
 
 class Command(BaseCommand):
     help = "Load the bundled real sample payloads through the ingestion path."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--dir", type=Path, default=SAMPLES, help="Samples directory."
-        )
+        parser.add_argument("--dir", type=Path, default=SAMPLES, help="Samples directory.")
+        parser.add_argument("--force", action="store_true", help="Load even if loaded before.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         root: Path = options["dir"]
@@ -45,11 +45,19 @@ class Command(BaseCommand):
             if not files:
                 self.stdout.write(f"{folder.name}: no sample files")
                 continue
+            loaded = IngestionRun.objects.filter(
+                source=folder.name,
+                trigger=IngestionRun.Trigger.SAMPLE,
+                status=IngestionRun.Status.SUCCEEDED,
+            )
+            if loaded.exists() and not options["force"]:
+                self.stdout.write(f"{folder.name}: samples already loaded (--force replays them)")
+                continue
             try:
                 # One run per file: each recorded payload is its own snapshot in time.
                 for path in files:
                     run = ingest_source(
-                        folder.name, files=[path], trigger=IngestionRun.Trigger.FILE
+                        folder.name, files=[path], trigger=IngestionRun.Trigger.SAMPLE
                     )
                     self.stdout.write(
                         f"{folder.name} {path.name}: {run.created} created, "
