@@ -24,6 +24,7 @@ from pathlib import Path
 
 import requests
 from django.db import DatabaseError, connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from core.models import (
@@ -63,15 +64,6 @@ TRACKED_FIELDS = (
     "source_event_id",
 )
 _record_values = attrgetter(*TRACKED_FIELDS)
-# Columns a changed row rewrites (everything but the key and first_seen_at).
-_UPDATE_FIELDS = [
-    *TRACKED_FIELDS,
-    *(f"{name}_{part}" for name in FIGURE_FIELDS for part in ("value", "unit")),
-    "scheduled_at",
-    "status",
-    "last_seen_at",
-    "updated_at",
-]
 BATCH_SIZE = 2000
 # An unchanged row's last_seen_at is refreshed only when it is older than this, so an
 # immediate re-crawl of identical data writes nothing at all.
@@ -283,8 +275,8 @@ def upsert_records(
         incoming.setdefault(record.external_id, record)
 
     result = UpsertResult()
-    to_create: list[EconomicEvent] = []
-    to_update: list[EconomicEvent] = []
+    to_create: list[tuple] = []
+    to_update: list[tuple] = []
     revisions: list[EventRevision] = []
     stale_ids: list[int] = []
     stale_before = now - LAST_SEEN_RESOLUTION
@@ -292,32 +284,23 @@ def upsert_records(
     keys = list(incoming)
     for start in range(0, len(keys), BATCH_SIZE):
         batch = keys[start : start + BATCH_SIZE]
-        existing = {
-            row[1]: row
-            for row in EconomicEvent.objects.filter(
-                source=source, external_id__in=batch
-            ).values_list(
-                "id", "external_id", "status", "last_seen_at", *TRACKED_FIELDS
-            )
-        }
+        existing = _existing_rows(source, batch, stale_before)
         for key in batch:
             record = incoming[key]
             row = existing.get(key)
             new_values = _record_values(record)
             status = _status_for(record)
             if row is None:
-                to_create.append(_build_event(source, record, status, now))
+                to_create.append(_row_values(source, record, status, now))
                 continue
-            event_id, _key, old_status, last_seen = row[:4]
-            old_values = row[4:]
+            event_id, old_status, stale = row[:3]
+            old_values = row[3:]
             if old_values == new_values and old_status == status:
                 result.unchanged += 1
-                if last_seen < stale_before:
+                if stale:
                     stale_ids.append(event_id)
                 continue
-            event = _build_event(source, record, status, now)
-            event.pk = event_id
-            to_update.append(event)
+            to_update.append(_row_values(source, record, status, now))
             for name, old, new in zip(
                 TRACKED_FIELDS, old_values, new_values, strict=True
             ):
@@ -328,18 +311,9 @@ def upsert_records(
                     _revision(event_id, run, "status", old_status, status, now)
                 )
 
-    EconomicEvent.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    _write_rows(to_create, upsert=False)
     result.created = len(to_create)
-    if to_update:
-        # ON CONFLICT (source, external_id) DO UPDATE: one statement per batch on both
-        # PostgreSQL and SQLite; first_seen_at is not in update_fields, so it is kept.
-        EconomicEvent.objects.bulk_create(
-            to_update,
-            batch_size=BATCH_SIZE,
-            update_conflicts=True,
-            unique_fields=["source", "external_id"],
-            update_fields=_UPDATE_FIELDS,
-        )
+    _write_rows(to_update, upsert=True)
     result.updated = len(to_update)
     for start in range(0, len(stale_ids), BATCH_SIZE):
         EconomicEvent.objects.filter(
@@ -350,6 +324,38 @@ def upsert_records(
     EventRevision.objects.bulk_create(revisions, batch_size=BATCH_SIZE)
     result.revisions = len(revisions)
     return result
+
+
+def _existing_rows(
+    source: str, keys: list[str], stale_before: datetime
+) -> dict[str, tuple]:
+    """{external_id: (id, status, last_seen_at is stale, *TRACKED_FIELDS)} of stored rows.
+
+    On PostgreSQL the keys travel as one array parameter: thousands of ``IN (%s, ...)``
+    placeholders cost more to build than the query costs to run. Elsewhere the ORM
+    query, whose converters turn SQLite's text back into dates and times.
+    """
+    if connection.vendor == "postgresql":
+        meta = EconomicEvent._meta
+        quote = connection.ops.quote_name
+        columns = ", ".join(
+            quote(meta.get_field(name).column) for name in TRACKED_FIELDS
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT external_id, id, status, last_seen_at < %s, {columns} "
+                f"FROM {quote(meta.db_table)} WHERE source = %s AND external_id = ANY(%s)",
+                [stale_before, source, keys],
+            )
+            return {row[0]: row[1:] for row in cursor.fetchall()}
+    rows = (
+        EconomicEvent.objects.filter(source=source, external_id__in=keys)
+        .annotate(
+            stale=ExpressionWrapper(Q(last_seen_at__lt=stale_before), BooleanField())
+        )
+        .values_list("external_id", "id", "status", "stale", *TRACKED_FIELDS)
+    )
+    return {row[0]: row[1:] for row in rows}
 
 
 def _cancel_missing(
@@ -400,27 +406,109 @@ def _status_for(record: EventRecord) -> str:
     return EventStatus.RELEASED if record.actual else EventStatus.SCHEDULED
 
 
-def _build_event(
-    source: str, record: EventRecord, status: str, now: datetime
-) -> EconomicEvent:
-    # first_seen_at is set for the INSERT half of an upsert; it is not in
-    # _UPDATE_FIELDS, so an existing row keeps its own.
-    event = EconomicEvent(
-        source=source,
-        external_id=record.external_id,
-        scheduled_at=record.scheduled_at,
-        status=status,
-        first_seen_at=now,
-        last_seen_at=now,
-        updated_at=now,
-    )
-    for name in TRACKED_FIELDS:
-        setattr(event, name, getattr(record, name))
+# Every column of a row, in the order _row_values builds them.
+_COLUMNS = [
+    "source",
+    "external_id",
+    *TRACKED_FIELDS,
+    *(f"{name}_{part}" for name in FIGURE_FIELDS for part in ("value", "unit")),
+    "scheduled_at",
+    "status",
+    "first_seen_at",
+    "last_seen_at",
+    "updated_at",
+]
+
+
+def _row_values(source: str, record: EventRecord, status: str, now: datetime) -> tuple:
+    """One row as a tuple in _COLUMNS order, derived columns computed here only."""
+    figures: list[object] = []
     for name in FIGURE_FIELDS:
         figure = parse_figure(getattr(record, name))
-        setattr(event, f"{name}_value", figure.value)
-        setattr(event, f"{name}_unit", figure.unit)
-    return event
+        figures += (figure.value, figure.unit)
+    return (
+        source,
+        record.external_id,
+        *_record_values(record),
+        *figures,
+        record.scheduled_at,
+        status,
+        now,  # first_seen_at: kept by an existing row (not in the UPDATE SET)
+        now,
+        now,
+    )
+
+
+def _write_rows(rows: list[tuple], *, upsert: bool) -> None:
+    """Insert ``rows`` (or, with ``upsert``, overwrite the rows they conflict with).
+
+    Plain SQL rather than ``bulk_create``: preparing a model instance and every field
+    per row cost more than the database work (docs/benchmarks.md). On PostgreSQL the
+    rows go in with COPY, the fastest path by far; an upsert COPYs into a temporary
+    table and merges with one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``.
+    Elsewhere (SQLite >= 3.24) one ``executemany`` of the same INSERT, with values
+    passed through Django's adapters, so they read back as if the ORM wrote them.
+    """
+    if not rows:
+        return
+    meta = EconomicEvent._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = [meta.get_field(name).column for name in _COLUMNS]
+    columns = ", ".join(quote(column) for column in names)
+    conflict = ""
+    if upsert:
+        updates = ", ".join(
+            f"{quote(column)} = EXCLUDED.{quote(column)}"
+            for column in names
+            if column not in ("source", "external_id", "first_seen_at")
+        )
+        conflict = f" ON CONFLICT ({quote('source')}, {quote('external_id')}) DO UPDATE SET {updates}"
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            target = table
+            if upsert:
+                target = quote("ingest_upsert")
+                # Only the written columns: no id, no constraints to trip over.
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
+                    f"SELECT {columns} FROM {table} WITH NO DATA"
+                )
+            with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            if upsert:
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}{conflict}"
+                )
+                cursor.execute(f"DROP TABLE {target}")
+            return
+        adapters = _adapters()
+        values = ", ".join(["%s"] * len(_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({values}){conflict}",
+            [
+                tuple(
+                    adapt(v) if adapt else v
+                    for adapt, v in zip(adapters, row, strict=True)
+                )
+                for row in rows
+            ],
+        )
+
+
+def _adapters() -> list:
+    """Per column of _COLUMNS, Django's adapter where the backend stores text."""
+    ops = connection.ops
+    by_type = {
+        "DateField": ops.adapt_datefield_value,
+        "TimeField": ops.adapt_timefield_value,
+        "DateTimeField": ops.adapt_datetimefield_value,
+        "DecimalField": lambda value: ops.adapt_decimalfield_value(value, 28, 8),
+    }
+    meta = EconomicEvent._meta
+    return [by_type.get(meta.get_field(name).get_internal_type()) for name in _COLUMNS]
 
 
 def _revision(

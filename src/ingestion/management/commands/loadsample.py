@@ -24,8 +24,12 @@ class Command(BaseCommand):
     help = "Load the bundled real sample payloads through the ingestion path."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--dir", type=Path, default=SAMPLES, help="Samples directory.")
-        parser.add_argument("--force", action="store_true", help="Load even if loaded before.")
+        parser.add_argument(
+            "--dir", type=Path, default=SAMPLES, help="Samples directory."
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Load even if loaded before."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         root: Path = options["dir"]
@@ -51,7 +55,9 @@ class Command(BaseCommand):
                 status=IngestionRun.Status.SUCCEEDED,
             )
             if loaded.exists() and not options["force"]:
-                self.stdout.write(f"{folder.name}: samples already loaded (--force replays them)")
+                self.stdout.write(
+                    f"{folder.name}: samples already loaded (--force replays them)"
+                )
                 continue
             try:
                 # One run per file: each recorded payload is its own snapshot in time.
