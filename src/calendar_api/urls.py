@@ -4,11 +4,27 @@ from drf_spectacular.views import (
     SpectacularRedocView,
     SpectacularSwaggerView,
 )
+from rest_framework.routers import SimpleRouter
+
+from calendar_api.views import CountryListView, EventViewSet, HealthView, SourceListView
 
 app_name = "api"
 
+router = SimpleRouter()
+router.register("events", EventViewSet, basename="event")
+
 urlpatterns = [
+    *router.urls,
+    path("countries/", CountryListView.as_view(), name="country-list"),
+    path("sources/", SourceListView.as_view(), name="source-list"),
+    path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(
+            url_name="api:schema", template_name="calendar_api/redoc.html"
+        ),
+        name="redoc",
+    ),
 ]

@@ -5,6 +5,7 @@ them to list sources and their freshness. Keeping the registry here lets the
 dependency run one way (``calendar_api -> core <- ingestion``).
 """
 
+import os
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,6 +23,20 @@ class SourceInfo:
     @property
     def enabled(self) -> bool:
         return self.slug in settings.INGESTION_SOURCES
+
+    @property
+    def schedule_setting(self) -> str:
+        return f"SCHEDULER_CRON_{self.slug.upper()}"
+
+    @property
+    def schedule(self) -> str:
+        """The refresh cron: ``SCHEDULER_CRON_<SLUG>`` (setting or env) or the default."""
+        name = self.schedule_setting
+        return (
+            getattr(settings, name, None)
+            or os.environ.get(name)
+            or self.default_schedule
+        )
 
 
 _registry: dict[str, SourceInfo] = {}

@@ -1,0 +1,238 @@
+"""Query parameters of /api/events/. Validation lives in the form, so every bad value is
+a 400 naming its parameter; the query itself is the model's QuerySet vocabulary."""
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import django_filters as filters
+from django import forms
+
+from core.countries import is_known_country
+from core.models import EconomicEvent, EventKind, EventStatus, Importance
+from core.querysets import UTC
+
+ORDERINGS = (
+    "date",
+    "-date",
+    "importance",
+    "-importance",
+    "country",
+    "-country",
+    "updated",
+)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_LIST = 50  # items in one comma-separated list
+MAX_Q = 100
+
+
+class CharInFilter(filters.BaseInFilter, filters.CharFilter):
+    """Comma-separated list of strings: ``?country=US,ca``."""
+
+
+class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
+    """Comma-separated list of numbers: ``?importance=2,3``."""
+
+
+class EventFilterForm(forms.Form):
+    """Field-level and cross-field checks for EventFilterSet's generated fields."""
+
+    def clean_country(self) -> list[str] | None:
+        codes = self._codes("country")
+        unknown = [code for code in codes or [] if not is_known_country(code)]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown country code(s): {', '.join(unknown)}. Use ISO 3166-1 alpha-2 "
+                "codes, EU for the euro area, WW for global events."
+            )
+        return codes
+
+    def clean_currency(self) -> list[str] | None:
+        codes = self._codes("currency")
+        bad = [code for code in codes or [] if not _CURRENCY.match(code)]
+        if bad:
+            raise forms.ValidationError(
+                f"Not ISO 4217 currency code(s): {', '.join(bad)}. Use e.g. USD,EUR."
+            )
+        return codes
+
+    def clean_source(self) -> list[str] | None:
+        return self._codes("source", upper=False)
+
+    def clean_status(self) -> list[str] | None:
+        values = self._codes("status", upper=False)
+        bad = [value for value in values or [] if value not in EventStatus.values]
+        if bad:
+            raise forms.ValidationError(
+                f"Unknown status {', '.join(bad)}; one of {', '.join(EventStatus.values)}."
+            )
+        return values
+
+    def clean_kind(self) -> list[str] | None:
+        values = self._codes("kind", upper=False)
+        bad = [value for value in values or [] if value not in EventKind.values]
+        if bad:
+            raise forms.ValidationError(
+                f"Unknown kind {', '.join(bad)}; one of {', '.join(EventKind.values)}."
+            )
+        return values
+
+    def clean_importance(self) -> list[int] | None:
+        values = self.cleaned_data.get("importance")
+        if values is None:
+            return None
+        self._check_length("importance", values)
+        bad = [v for v in values if v not in Importance.values]
+        if bad:
+            raise forms.ValidationError(
+                "Importance is 1 (low), 2 (medium) or 3 (high)."
+            )
+        return [int(v) for v in values]
+
+    def clean_min_importance(self) -> int | None:
+        value = self.cleaned_data.get("min_importance")
+        if value is not None and value not in Importance.values:
+            raise forms.ValidationError("min_importance is 1, 2 or 3.")
+        return int(value) if value is not None else None
+
+    def clean_has_actual(self) -> bool | None:
+        # The null-boolean field reads anything unknown as "not given"; say so instead.
+        raw = (self.data.get("has_actual") or "").strip().lower()
+        if raw not in ("", "true", "false", "1", "0", "yes", "no"):
+            raise forms.ValidationError("Use true or false.")
+        return self.cleaned_data.get("has_actual")
+
+    def clean_q(self) -> str:
+        value = (self.cleaned_data.get("q") or "").strip()
+        if len(value) > MAX_Q:
+            raise forms.ValidationError(f"At most {MAX_Q} characters.")
+        return value
+
+    def clean_tz(self) -> ZoneInfo | None:
+        value = (self.cleaned_data.get("tz") or "").strip()
+        if not value:
+            return None
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError(
+                f"Unknown time zone {value!r}; use an IANA name such as Asia/Seoul."
+            ) from None
+
+    def clean_ordering(self) -> str:
+        value = (self.cleaned_data.get("ordering") or "date").strip()
+        if value not in ORDERINGS:
+            raise forms.ValidationError(f"Ordering is one of {', '.join(ORDERINGS)}.")
+        return value
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_from", f"date_from {start} is after date_to {end}.")
+        if cleaned.get("date") and (start or end):
+            self.add_error("date", "Use either date or date_from/date_to, not both.")
+        return cleaned
+
+    def _codes(self, name: str, *, upper: bool = True) -> list[str] | None:
+        values = self.cleaned_data.get(name)
+        if values is None:
+            return None
+        codes = [v.strip().upper() if upper else v.strip() for v in values if v.strip()]
+        self._check_length(name, codes)
+        return codes
+
+    @staticmethod
+    def _check_length(name: str, values: list) -> None:
+        if len(values) > MAX_LIST:
+            raise forms.ValidationError(f"At most {MAX_LIST} values in {name}.")
+
+
+class EventFilterSet(filters.FilterSet):
+    country = CharInFilter(
+        method="filter_country",
+        help_text="Comma-separated ISO 3166-1 alpha-2 codes (EU, WW too).",
+    )
+    currency = CharInFilter(
+        method="filter_currency",
+        help_text="Comma-separated ISO 4217 codes, e.g. USD,EUR.",
+    )
+    date = filters.DateFilter(
+        method="filter_noop",
+        help_text="One calendar day (YYYY-MM-DD), in `tz` (default UTC).",
+    )
+    date_from = filters.DateFilter(
+        method="filter_noop", help_text="First day, inclusive, in `tz`."
+    )
+    date_to = filters.DateFilter(
+        method="filter_noop", help_text="Last day, inclusive, in `tz`."
+    )
+    tz = filters.CharFilter(
+        method="filter_noop",
+        help_text="IANA time zone (e.g. Asia/Seoul) for the day filters and each item's `local`.",
+    )
+    importance = NumberInFilter(
+        field_name="importance",
+        lookup_expr="in",
+        help_text="Comma-separated levels 1-3.",
+    )
+    min_importance = filters.NumberFilter(
+        field_name="importance", lookup_expr="gte", help_text="Lowest level, 1-3."
+    )
+    category = filters.CharFilter(field_name="category", lookup_expr="iexact")
+    source = CharInFilter(
+        field_name="source", lookup_expr="in", help_text="Source slugs."
+    )
+    status = CharInFilter(
+        field_name="status",
+        lookup_expr="in",
+        help_text="scheduled, released, cancelled.",
+    )
+    kind = CharInFilter(
+        field_name="kind",
+        lookup_expr="in",
+        help_text="release, speech, holiday, other.",
+    )
+    has_actual = filters.BooleanFilter(method="filter_has_actual")
+    q = filters.CharFilter(
+        method="filter_q", help_text="Event name contains (case-insensitive)."
+    )
+    updated_since = filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="ISO 8601 datetime: rows changed at or after it (incremental sync).",
+    )
+    ordering = filters.ChoiceFilter(
+        method="filter_noop",
+        choices=[(value, value) for value in ORDERINGS],
+        help_text="Sort order; ties are broken by id. `updated` suits incremental sync.",
+    )
+
+    class Meta:
+        model = EconomicEvent
+        fields: list[str] = []
+        form = EventFilterForm
+
+    def filter_noop(self, queryset, name, value):
+        # Applied together in filter_queryset (days depend on tz) or by the view.
+        return queryset
+
+    def filter_country(self, queryset, name, value):
+        return queryset.for_countries(value) if value else queryset
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.for_currencies(value) if value else queryset
+
+    def filter_has_actual(self, queryset, name, value):
+        return queryset.released() if value else queryset.filter(actual="")
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(event_name__icontains=value) if value else queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        start = data.get("date") or data.get("date_from")
+        end = data.get("date") or data.get("date_to")
+        if start or end:
+            queryset = queryset.in_days(start, end, data.get("tz") or UTC)
+        return queryset

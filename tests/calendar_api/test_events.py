@@ -1,0 +1,502 @@
+"""GET /api/events/ and /api/events/{id}/: filters, time zones, formats, paging, caching."""
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+
+from calendar_api.serializers import EventDetailSerializer, EventSerializer
+from tests.factories import EventRevisionFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/events/"
+NY = ZoneInfo("America/New_York")
+
+
+def get(api_client, url=URL, **params):
+    return api_client.get(url, params)
+
+
+def names(response):
+    assert response.status_code == 200, response.content
+    return [item["event_name"] for item in response.json()["results"]]
+
+
+# FILTERS
+# ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def week(make_event):
+    """A small, varied week around 2026-06-04."""
+    return {
+        "nfp": make_event(
+            datetime(2026, 6, 5, 12, 30, tzinfo=UTC), event_name="Nonfarm Payrolls",
+            importance=3, actual="139K", forecast="126K", category="Employment",
+        ),
+        "cad": make_event(
+            datetime(2026, 6, 5, 12, 30, tzinfo=UTC), event_name="Unemployment Rate",
+            country="CA", currency="CAD", importance=2, status="released", actual="7.0%",
+        ),
+        "claims": make_event(
+            datetime(2026, 6, 4, 12, 30, tzinfo=UTC), event_name="Unemployment Claims",
+            importance=2, source="investing", forecast="214K",
+        ),
+        "cpi": make_event(
+            datetime(2026, 6, 3, 1, 30, tzinfo=UTC), event_name="CPI y/y",
+            country="CN", currency="CNY", importance=1,
+        ),
+        "holiday": make_event(
+            date(2026, 6, 4), event_name="Bank Holiday", country="GB", currency="GBP",
+            importance=None, kind="holiday",
+        ),
+        "gone": make_event(
+            datetime(2026, 6, 4, 9, 0, tzinfo=UTC), event_name="ECB Speech", country="EU",
+            currency="EUR", importance=1, status="cancelled",
+        ),
+    }  # fmt: skip
+
+
+def test_unfiltered_list_is_in_time_order(api_client, week):
+    assert names(get(api_client)) == [
+        "CPI y/y", "Bank Holiday", "ECB Speech", "Unemployment Claims",
+        "Nonfarm Payrolls", "Unemployment Rate",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"country": "us"}, ["Unemployment Claims", "Nonfarm Payrolls"]),
+        ({"country": "US,ca"}, ["Unemployment Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"currency": "cad"}, ["Unemployment Rate"]),
+        ({"date": "2026-06-04"}, ["Bank Holiday", "ECB Speech", "Unemployment Claims"]),
+        ({"date_from": "2026-06-04", "date_to": "2026-06-05"},
+         ["Bank Holiday", "ECB Speech", "Unemployment Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"date_from": "2026-06-05"}, ["Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"date_to": "2026-06-03"}, ["CPI y/y"]),
+        ({"importance": "3,1"}, ["CPI y/y", "ECB Speech", "Nonfarm Payrolls"]),
+        ({"min_importance": "2"}, ["Unemployment Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"category": "employment"}, ["Nonfarm Payrolls"]),
+        ({"source": "investing"}, ["Unemployment Claims"]),
+        ({"status": "cancelled"}, ["ECB Speech"]),
+        ({"status": "released,cancelled"}, ["ECB Speech", "Unemployment Rate"]),
+        ({"has_actual": "true"}, ["Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"has_actual": "false", "country": "US"}, ["Unemployment Claims"]),
+        ({"q": "unemployment"}, ["Unemployment Claims", "Unemployment Rate"]),
+        ({"ordering": "-importance"},
+         ["Nonfarm Payrolls", "Unemployment Claims", "Unemployment Rate", "CPI y/y", "ECB Speech", "Bank Holiday"]),
+        ({"ordering": "country", "date": "2026-06-05"}, ["Unemployment Rate", "Nonfarm Payrolls"]),
+        ({"ordering": "-date", "country": "US"}, ["Nonfarm Payrolls", "Unemployment Claims"]),
+    ],
+)  # fmt: skip
+def test_filters(api_client, week, params, expected):
+    assert names(get(api_client, **params)) == expected
+
+
+def test_updated_since_returns_rows_changed_after(api_client, week):
+    week["nfp"].updated_at = datetime(2026, 6, 5, 12, 31, tzinfo=UTC)
+    week["nfp"].save()
+    response = get(api_client, updated_since="2026-06-05T12:00:00Z", ordering="updated")
+    assert names(response) == ["Nonfarm Payrolls"]
+    # A naive datetime is read as UTC.
+    assert names(get(api_client, updated_since="2026-06-05T12:00:00")) == [
+        "Nonfarm Payrolls"
+    ]
+
+
+# TIME ZONES
+# ------------------------------------------------------------------------------
+
+
+def test_tz_moves_timed_events_to_their_local_day_and_keeps_all_day_ones(
+    api_client, week
+):
+    # Seoul is UTC+9: CPI at 2026-06-03 01:30Z is 10:30 on 3 June there; the 12:30Z
+    # releases of 4 and 5 June are 21:30 the same day; the all-day holiday stays put.
+    response = get(api_client, date="2026-06-04", tz="Asia/Seoul")
+    assert names(response) == ["Bank Holiday", "ECB Speech", "Unemployment Claims"]
+    claims = response.json()["results"][2]
+    assert claims["local"] == {
+        "tz": "Asia/Seoul", "date": "2026-06-04", "time": "21:30:00",
+        "datetime": "2026-06-04T21:30:00+09:00",
+    }  # fmt: skip
+    assert (claims["date"], claims["time"], claims["datetime"]) == (
+        "2026-06-04", "12:30:00", "2026-06-04T12:30:00Z",
+    )  # fmt: skip
+    holiday = response.json()["results"][0]
+    assert holiday["local"] == {
+        "tz": "Asia/Seoul",
+        "date": "2026-06-04",
+        "time": None,
+        "datetime": None,
+    }
+    assert holiday["datetime"] is None
+
+
+def test_tz_east_of_utc_moves_an_early_utc_event_to_the_previous_day(
+    api_client, make_event
+):
+    # 23:30Z on 3 June is 08:30 on 4 June in Seoul; 01:00Z on 5 June is 21:00 on 4 June
+    # in New York.
+    make_event(datetime(2026, 6, 3, 23, 30, tzinfo=UTC), event_name="Late UTC")
+    make_event(datetime(2026, 6, 5, 1, 0, tzinfo=UTC), event_name="Early UTC")
+    assert names(get(api_client, date="2026-06-04", tz="Asia/Seoul")) == ["Late UTC"]
+    assert names(get(api_client, date="2026-06-04", tz="America/New_York")) == [
+        "Early UTC"
+    ]
+    assert names(get(api_client, date="2026-06-04")) == []
+
+
+@pytest.mark.parametrize(
+    ("day", "local_midnight_utc"),
+    [
+        # Spring forward (8 March 2026): the New York day starts at 05:00Z, ends at 04:00Z.
+        (
+            "2026-03-08",
+            (datetime(2026, 3, 8, 5, tzinfo=UTC), datetime(2026, 3, 9, 4, tzinfo=UTC)),
+        ),
+        # Fall back (1 November 2026): starts at 04:00Z, ends at 05:00Z (25 hours).
+        (
+            "2026-11-01",
+            (
+                datetime(2026, 11, 1, 4, tzinfo=UTC),
+                datetime(2026, 11, 2, 5, tzinfo=UTC),
+            ),
+        ),
+    ],
+)
+def test_tz_day_boundaries_across_dst_changes(
+    api_client, make_event, day, local_midnight_utc
+):
+    start, end = local_midnight_utc
+    from datetime import timedelta
+
+    make_event(start - timedelta(minutes=1), event_name="before")
+    make_event(start, event_name="first minute")
+    make_event(end - timedelta(minutes=1), event_name="last minute")
+    make_event(end, event_name="after")
+    response = get(api_client, date=day, tz="America/New_York")
+    assert names(response) == ["first minute", "last minute"]
+    local = [item["local"]["time"] for item in response.json()["results"]]
+    assert local == ["00:00:00", "23:59:00"]
+
+
+# ERRORS: every bad parameter is a 400 naming it
+# ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "fragment"),
+    [
+        ({"date": "2026-13-01"}, "date", "valid date"),
+        ({"date_from": "yesterday"}, "date_from", "valid date"),
+        (
+            {"date_from": "2026-06-05", "date_to": "2026-06-01"},
+            "date_from",
+            "after date_to",
+        ),
+        ({"date": "2026-06-05", "date_to": "2026-06-06"}, "date", "not both"),
+        ({"tz": "Mars/Olympus"}, "tz", "Unknown time zone"),
+        ({"tz": "../../etc/passwd"}, "tz", "Unknown time zone"),
+        ({"country": "XX"}, "country", "Unknown country code(s): XX"),
+        ({"country": "USA"}, "country", "Unknown country code(s): USA"),
+        ({"currency": "DOLLARS"}, "currency", "Not ISO 4217"),
+        ({"importance": "4"}, "importance", "1 (low)"),
+        ({"importance": "high"}, "importance", "number"),
+        ({"min_importance": "0"}, "min_importance", "1, 2 or 3"),
+        ({"status": "maybe"}, "status", "Unknown status"),
+        ({"has_actual": "perhaps"}, "has_actual", "true or false"),
+        ({"updated_since": "last tuesday"}, "updated_since", "valid date/time"),
+        ({"ordering": "price"}, "ordering", "valid choice"),
+        ({"page_size": "1001"}, "page_size", "Between 1 and 1000"),
+        ({"page_size": "0"}, "page_size", "Between 1 and 1000"),
+        ({"page_size": "ten"}, "page_size", "whole number"),
+        ({"cursor": "not-a-cursor"}, "cursor", "Invalid cursor"),
+        ({"q": "x" * 101}, "q", "At most 100"),
+        ({"country": ",".join(["US"] * 51)}, "country", "At most 50"),
+    ],
+)
+def test_bad_parameters_answer_400_naming_the_parameter(
+    api_client, week, params, parameter, fragment
+):
+    response = get(api_client, **params)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert list(body) == [parameter]
+    assert fragment in " ".join(body[parameter])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "country=%00", "date=%ff%fe", "tz=%00", "q=%27%3B--", "importance=,,,", "country=,",
+        "page_size=-1", "page_size=99999999999999999999", "cursor=W10", "cursor=WyJ4IiwgMV0",
+        "cursor=WzEsIDIsIDMsIDRd", "ordering=", "updated_since=9999-12-31T23:59:59",
+        "date_from=0001-01-01", "date_to=9999-12-31", "min_importance=1e400", "importance=NaN",
+        "format=xml", "format=", "tz=UTC", "tz=", "q=%F0%9F%92%A5",
+    ],
+)  # fmt: skip
+def test_garbage_never_answers_500(api_client, week, query):
+    response = api_client.get(f"{URL}?{query}")
+    assert response.status_code in (200, 400, 404), (query, response.content)
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_detail_not_found_cases_are_json_404(api_client):
+    for url in (f"{URL}424242/", f"{URL}99999999999999999999999/", f"{URL}abc/"):
+        response = api_client.get(url)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_the_api_is_read_only(api_client, week, method):
+    assert getattr(api_client, method)(URL, {}).status_code == 405
+    assert getattr(api_client, method)(f"{URL}{week['nfp'].pk}/", {}).status_code == 405
+
+
+# DETAIL
+# ------------------------------------------------------------------------------
+
+
+def test_detail_has_the_revision_history_oldest_first(api_client, week):
+    event = week["nfp"]
+    EventRevisionFactory(event=event, field="actual", old_value="", new_value="139K",
+                         changed_at=datetime(2026, 6, 5, 12, 31, tzinfo=UTC))  # fmt: skip
+    EventRevisionFactory(event=event, field="forecast", old_value="130K", new_value="126K",
+                         changed_at=datetime(2026, 6, 2, 8, 0, tzinfo=UTC))  # fmt: skip
+    response = api_client.get(f"{URL}{event.pk}/", {"tz": "America/New_York"})
+    body = response.json()
+    assert [r["field"] for r in body["revisions"]] == ["forecast", "actual"]
+    assert body["revisions"][0] == {
+        "field": "forecast", "old_value": "130K", "new_value": "126K",
+        "changed_at": "2026-06-02T08:00:00Z", "run": body["revisions"][0]["run"],
+    }  # fmt: skip
+    assert body["local"]["datetime"] == "2026-06-05T08:30:00-04:00"
+    assert body["actual"] == {
+        "text": "139K",
+        "value": None,
+        "unit": "",
+    }  # factory sets text only
+
+
+def test_serializer_fields_match_the_output(api_client, week):
+    """The declared fields (the OpenAPI schema) and the fast path agree key for key."""
+    item = get(api_client).json()["results"][0]
+    assert list(item) == list(EventSerializer().fields)
+    detail = api_client.get(f"{URL}{item['id']}/").json()
+    assert list(detail) == list(EventDetailSerializer().fields)
+
+
+# FORMATS
+# ------------------------------------------------------------------------------
+
+
+def test_csv_export(api_client, week):
+    response = get(api_client, format="csv", country="US,CA", tz="America/Toronto")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["event_name"] for row in rows] == [
+        "Unemployment Claims",
+        "Nonfarm Payrolls",
+        "Unemployment Rate",
+    ]
+    nfp = rows[1]
+    assert (nfp["datetime"], nfp["local_date"], nfp["local_time"]) == (
+        "2026-06-05T12:30:00Z",
+        "2026-06-05",
+        "08:30:00",
+    )
+    assert (nfp["actual"], nfp["forecast"], nfp["importance"]) == ("139K", "126K", "3")
+
+
+def test_ics_feed_is_valid_rfc5545_with_stable_uids(api_client, week):
+    response = get(api_client, format="ics", min_importance="2")
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    raw = response.content
+    assert raw.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n")), (
+        "lines are folded at 75 octets"
+    )
+    calendar = Calendar.from_ical(raw)
+    events = calendar.walk("VEVENT")
+    assert [str(e["SUMMARY"]) for e in events] == [
+        "[US !!] Unemployment Claims", "[US !!!] Nonfarm Payrolls", "[CA !!] Unemployment Rate",
+    ]  # fmt: skip
+    nfp = events[1]
+    assert nfp.decoded("DTSTART") == datetime(2026, 6, 5, 12, 30, tzinfo=UTC)
+    assert "Actual: 139K" in str(nfp["DESCRIPTION"])
+    assert "Importance: High" in str(nfp["DESCRIPTION"])
+    uids = [str(e["UID"]) for e in events]
+    again = Calendar.from_ical(
+        get(api_client, format="ics", min_importance="2").content
+    )
+    assert [str(e["UID"]) for e in again.walk("VEVENT")] == uids
+
+
+def test_ics_all_day_events_are_dates(api_client, week):
+    calendar = Calendar.from_ical(
+        get(api_client, format="ics", kind="holiday", country="GB").content
+    )
+    (holiday,) = calendar.walk("VEVENT")
+    assert holiday.decoded("DTSTART") == date(2026, 6, 4)
+    assert holiday.decoded("DTEND") == date(2026, 6, 5)
+    cancelled = Calendar.from_ical(
+        get(api_client, format="ics", status="cancelled").content
+    )
+    assert str(cancelled.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+
+
+def test_errors_are_json_even_for_exports(api_client):
+    response = get(api_client, format="ics", tz="Nowhere/Land")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "tz" in response.json()
+
+
+def test_exports_refuse_too_many_rows(api_client, week, settings):
+    settings.API_EXPORT_MAX_ROWS = 3
+    response = get(api_client, format="csv")
+    assert response.status_code == 400
+    assert "narrow date_from/date_to" in response.json()["date_from"][0]
+
+
+# PAGINATION
+# ------------------------------------------------------------------------------
+
+
+def walk(api_client, **params):
+    """Follow `next` links to the end; return every id in order."""
+    ids, response = [], get(api_client, **params)
+    while True:
+        body = response.json()
+        ids += [item["id"] for item in body["results"]]
+        if not body["next"]:
+            return ids
+        response = api_client.get(body["next"])
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    ["date", "-date", "importance", "-importance", "country", "-country", "updated"],
+)
+def test_pages_cover_every_row_once_in_order(api_client, make_event, ordering):
+    # Many ties on every sort key: ids must break them.
+    for n in range(23):
+        make_event(datetime(2026, 6, 1 + n % 3, 12, 30, tzinfo=UTC), importance=(n % 3) + 1,
+                   country=["US", "GB", "JP"][n % 3], event_name=f"e{n}")  # fmt: skip
+    make_event(date(2026, 6, 2), importance=None, event_name="holiday")
+    one_page = [
+        item["id"]
+        for item in get(api_client, ordering=ordering, page_size=1000).json()["results"]
+    ]
+    assert len(one_page) == 24
+    assert walk(api_client, ordering=ordering, page_size=5) == one_page
+
+
+def test_rows_added_between_pages_cause_no_duplicates_or_gaps(api_client, make_event):
+    first = [
+        make_event(datetime(2026, 6, 1, 12, n, tzinfo=UTC), event_name=f"e{n}")
+        for n in range(10)
+    ]
+    page = get(api_client, page_size=4).json()
+    assert [item["id"] for item in page["results"]] == [e.pk for e in first[:4]]
+    # Rows appear before and after the cursor while the client is paging.
+    make_event(datetime(2026, 6, 1, 11, 0, tzinfo=UTC), event_name="earlier")
+    later = make_event(datetime(2026, 6, 1, 12, 30, tzinfo=UTC), event_name="later")
+    rest, response = [], api_client.get(page["next"])
+    while True:
+        body = response.json()
+        rest += [item["id"] for item in body["results"]]
+        if not body["next"]:
+            break
+        response = api_client.get(body["next"])
+    assert rest == [e.pk for e in first[4:]] + [later.pk]
+
+
+def test_query_count_does_not_grow_with_page_size(
+    api_client, make_event, django_assert_max_num_queries
+):
+    for n in range(60):
+        make_event(datetime(2026, 6, 1, 0, n, tzinfo=UTC), event_name=f"e{n}")
+    for size in (1, 10, 60):
+        with django_assert_max_num_queries(2):  # data version + the page
+            assert (
+                len(get(api_client, page_size=size, tz="Asia/Seoul").json()["results"])
+                == size
+            )
+    event = make_event(datetime(2026, 6, 2, tzinfo=UTC))
+    with django_assert_max_num_queries(3):  # data version + event + revisions
+        assert api_client.get(f"{URL}{event.pk}/").status_code == 200
+
+
+# CONDITIONAL GET
+# ------------------------------------------------------------------------------
+
+
+def test_etag_and_last_modified_give_304s(
+    api_client, week, django_assert_max_num_queries
+):
+    response = get(api_client, country="US")
+    etag, modified = response["ETag"], response["Last-Modified"]
+    assert etag
+    assert modified
+    with django_assert_max_num_queries(1):  # only the data version is read
+        again = api_client.get(URL, {"country": "US"}, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again["ETag"] == etag
+    assert (
+        api_client.get(
+            URL, {"country": "US"}, HTTP_IF_MODIFIED_SINCE=modified
+        ).status_code
+        == 304
+    )
+    # Another query, another representation.
+    assert (
+        api_client.get(URL, {"country": "CA"}, HTTP_IF_NONE_MATCH=etag).status_code
+        == 200
+    )
+    detail = api_client.get(f"{URL}{week['nfp'].pk}/")
+    assert (
+        api_client.get(
+            f"{URL}{week['nfp'].pk}/", HTTP_IF_NONE_MATCH=detail["ETag"]
+        ).status_code
+        == 304
+    )
+
+
+def test_any_change_invalidates_the_etag(api_client, week):
+    etag = get(api_client, country="US")["ETag"]
+    week["cad"].updated_at = datetime(
+        2027, 1, 1, tzinfo=UTC
+    )  # even another country's row
+    week["cad"].save()
+    response = api_client.get(URL, {"country": "US"}, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert response["ETag"] != etag
+
+
+# THROTTLING
+# ------------------------------------------------------------------------------
+
+
+def test_anonymous_throttling_from_settings(api_client, week, settings):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import AnonRateThrottle
+
+    cache.clear()
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "3/min"}
+    original = AnonRateThrottle.THROTTLE_RATES
+    AnonRateThrottle.THROTTLE_RATES = rates
+    try:
+        statuses = [get(api_client).status_code for _ in range(4)]
+    finally:
+        AnonRateThrottle.THROTTLE_RATES = original
+        cache.clear()
+    assert statuses == [200, 200, 200, 429]
+    assert all(get(api_client).status_code == 200 for _ in range(5)), "off by default"
