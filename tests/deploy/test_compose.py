@@ -447,6 +447,11 @@ def stack(compose, runtime, throwaway_database, tmp_path_factory):
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "PORT": str(port),  # what the image's HEALTHCHECK asks
         "GUNICORN_WORKERS": "2",  # the CI machine is small; any value works
+        # Tests never touch the network: should a process try to fetch a source,
+        # requests goes to a closed local port and fails at once.
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
     }
 
     def env(service: str, **extra: str) -> dict[str, str]:
