@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SAMPLES := src/ingestion/samples
 
-.PHONY: install run serve migrate sample test test-postgres lint format check clean
+.PHONY: install run serve migrate sample test test-postgres lint format check clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Re-pin the Docker image's runtime set (requirements.lock) after a dependency change.
+lock: install
+	$(BIN)/python scripts/lock.py
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3 staticfiles .pytest_cache .ruff_cache

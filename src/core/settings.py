@@ -38,6 +38,12 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
 
 
+def env_set_off(name: str) -> bool:
+    """True when ``name`` is set, non-empty, and false or zero: a recorded decision."""
+    value = os.environ.get(name, "").strip().lower()
+    return value != "" and value in {"0", "false", "no", "off"}
+
+
 # GENERAL
 # ------------------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
@@ -188,6 +194,24 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+
+# `check --deploy` warns about HTTPS settings left at their defaults. Setting one
+# of these variables to 0 explicitly records that the deployment handles it
+# elsewhere (typically the TLS-terminating proxy redirects to HTTPS and sends
+# HSTS), which silences that one warning; leaving it unset keeps the warning.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for variable, checks in {
+        "DJANGO_SECURE_SSL_REDIRECT": ["security.W008"],
+        "DJANGO_SECURE_HSTS_SECONDS": ["security.W004"],
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": ["security.W005"],
+        "DJANGO_SECURE_HSTS_PRELOAD": ["security.W021"],
+        "DJANGO_SECURE_COOKIES": ["security.W012", "security.W016"],
+    }.items()
+    if env_set_off(variable)
+    for check in checks
+]
+
 # LOGGING: one line per record on stdout, "key=value" friendly.
 # ------------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
@@ -267,10 +291,28 @@ SCHEDULER_DISPLAY_TZ = os.environ.get("SCHEDULER_DISPLAY_TZ", "UTC")
 APSCHEDULER_DATETIME_FORMAT = "Y-m-d H:i:s"
 APSCHEDULER_RUN_NOW_TIMEOUT = 25
 
+
+# PRODUCTION GUARD
+# ------------------------------------------------------------------------------
+# The Docker image and gunicorn.conf.py set DJANGO_REQUIRE_SECRET_KEY=1, so a
+# production process refuses to start with the development key or a weak one
+# (the same test as `check --deploy`'s W009). A bare checkout, `make run` and the
+# test suite leave it unset and keep working with no configuration.
+def is_weak_secret_key(key: str) -> bool:
+    return (
+        key == DEV_SECRET_KEY
+        or key.startswith("django-insecure")
+        or len(key) < 50
+        or len(set(key)) < 5
+    )
+
+
 if (
     not DEBUG
-    and SECRET_KEY == DEV_SECRET_KEY
     and env_bool("DJANGO_REQUIRE_SECRET_KEY", False)
+    and is_weak_secret_key(SECRET_KEY)
 ):
-    # Production images set DJANGO_REQUIRE_SECRET_KEY=1: refuse to start with the dev key.
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is unset or weak (needs 50+ random characters); "
+        "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
