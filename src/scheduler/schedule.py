@@ -55,6 +55,8 @@ PRUNE_JOB_ID = "housekeeping:prune-executions"
 # ForexFactory feed answers bursts with 429s and IP blocks (research/sources.md §2.6).
 # A source may ask for more room with a ``min_interval`` (timedelta) class attribute.
 DEFAULT_MIN_INTERVAL = timedelta(minutes=5)
+# Pruning must keep the last run of the monthly crawl, or every restart would redo it.
+MIN_EXECUTION_MAX_AGE_DAYS = 32
 
 
 class SchedulerConfigError(Exception):
@@ -105,6 +107,12 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
     Raises SchedulerConfigError naming the variable when a cron is invalid or polls a
     source faster than it allows.
     """
+    if settings.SCHEDULER_EXECUTION_MAX_AGE_DAYS < MIN_EXECUTION_MAX_AGE_DAYS:
+        raise SchedulerConfigError(
+            f"SCHEDULER_EXECUTION_MAX_AGE_DAYS={settings.SCHEDULER_EXECUTION_MAX_AGE_DAYS} "
+            f"must be at least {MIN_EXECUTION_MAX_AGE_DAYS}: catch-up reads the monthly "
+            "crawl's last execution"
+        )
     specs: list[JobSpec] = []
     for source in enabled_sources():
         expr, variable = refresh_cron(source)

@@ -7,6 +7,7 @@ The tests wait for log lines and rows with timeouts; they never sleep a fixed ti
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -118,7 +119,7 @@ def test_standby_takes_over_when_the_leader_is_killed(start):
     first.process.send_signal(signal.SIGKILL)
     first.process.wait(timeout=TIMEOUT)
 
-    second.wait_for_line(f"scheduler {os.uname().nodename}:{second.pid} is the leader")
+    second.wait_for_line(f"scheduler {socket.gethostname()}:{second.pid} is the leader")
     second.wait_for_line(f"probe job started pid={second.pid}")
     wait_for(
         lambda: Heartbeat.objects.filter(

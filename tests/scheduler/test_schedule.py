@@ -197,3 +197,13 @@ def test_list_prints_jobs_with_next_runs_in_utc_and_display_tz(
     assert "EST" in lines["monthly:rangesrc"] or "EDT" in lines["monthly:rangesrc"]
     # The job store is not touched by --list.
     assert not DjangoJob.objects.exists()
+
+
+def test_execution_history_must_outlive_the_monthly_period(sources, settings):
+    settings.SCHEDULER_EXECUTION_MAX_AGE_DAYS = 7
+
+    with pytest.raises(
+        SchedulerConfigError,
+        match=r"^SCHEDULER_EXECUTION_MAX_AGE_DAYS=7 must be at least 32",
+    ):
+        declared_jobs(NOW)

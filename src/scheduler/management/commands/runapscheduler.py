@@ -80,6 +80,12 @@ class Command(BaseCommand):
                 break
             try:
                 self.lead(lock)
+            except DatabaseError as exc:
+                # The database went away while taking over: give the lock back and
+                # retry as a standby rather than crash-looping the container.
+                logger.error("scheduler %s cannot start its jobs: %s", self.me, exc)
+                lock.release()
+                self.sleep(settings.SCHEDULER_LOCK_POLL_SECONDS)
             finally:
                 lock.release()
         logger.info("scheduler %s stopped", self.me)
