@@ -36,7 +36,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Max
 from django.utils.module_loading import import_string
 from django_apscheduler.jobstores import DjangoJobStore
@@ -74,6 +74,20 @@ class JobSpec:
     args: tuple[Any, ...] = ()
     catch_up: bool = True  # cron jobs are caught up after downtime
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class DjangoBackgroundScheduler(BackgroundScheduler):
+    """A BackgroundScheduler whose thread closes its Django connections when it ends.
+
+    The job store queries the database from the scheduler's own thread; without this a
+    stopped scheduler (lost leadership, shutdown) would leave that session open.
+    """
+
+    def _main_loop(self) -> None:
+        try:
+            super()._main_loop()
+        finally:
+            connections.close_all()  # this thread's connections only
 
 
 def cron_variable(source: str) -> str:
@@ -207,7 +221,7 @@ def first_run_time(
     return upcoming, False
 
 
-def build_scheduler(now: datetime | None = None) -> BackgroundScheduler:
+def build_scheduler(now: datetime | None = None) -> DjangoBackgroundScheduler:
     """A configured scheduler (not started) with every declared job and follow-up.
 
     ``now`` (default: the current time) drives catch-up and the follow-up plan, so
@@ -215,7 +229,7 @@ def build_scheduler(now: datetime | None = None) -> BackgroundScheduler:
     """
     now = now or datetime.now(UTC)
     grace = settings.SCHEDULER_MISFIRE_GRACE_SECONDS
-    scheduler = BackgroundScheduler(
+    scheduler = DjangoBackgroundScheduler(
         timezone=UTC,
         # Passed at the top level these would be ignored (APScheduler #146).
         job_defaults={

@@ -1,8 +1,11 @@
 """A run missed while the scheduler was down runs once at start: not zero, not many."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from apscheduler.executors.debug import DebugExecutor
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from scheduler.schedule import build_scheduler
@@ -102,3 +105,45 @@ def test_several_missed_fires_still_run_once(sources):
 
     assert refresh.next_run_time == START
     assert refresh._get_run_times(START) == [START]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_catch_up_runs_exactly_once_through_the_real_scheduler(sources, ingest_calls):
+    """Start the scheduler for real (jobs inline), twice: the missed crawl runs once."""
+    succeeded("monthly:rangesrc", datetime(2020, 1, 31, 23, 0, tzinfo=UTC))
+    for job_id in (
+        "ingest:rangesrc",
+        "ingest:feedsrc",
+        "housekeeping:prune-executions",
+    ):
+        succeeded(job_id, datetime.now(UTC))  # only the monthly crawl was missed
+
+    def run_scheduler(wait_for_monthly: bool) -> None:
+        monthly_done = threading.Event()
+        scheduler = build_scheduler()
+        scheduler.add_executor(DebugExecutor(), "default")  # jobs run inline
+        scheduler.start(paused=True)  # pending jobs (and catch-up) are stored now
+        # Added after the job store's listener, so it fires once the run is recorded.
+        scheduler.add_listener(
+            lambda event: event.job_id == "monthly:rangesrc" and monthly_done.set(),
+            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR,
+        )
+        scheduler.resume()
+        if wait_for_monthly:
+            assert monthly_done.wait(timeout=10), "the catch-up run did not happen"
+        scheduler.shutdown(wait=True)  # joins the scheduler thread
+
+    run_scheduler(wait_for_monthly=True)
+    assert DjangoJob.objects.get(id="monthly:rangesrc").next_run_time > datetime.now(
+        UTC
+    )
+    run_scheduler(wait_for_monthly=False)  # a restart right after: nothing is due
+
+    monthly_calls = [call for call in ingest_calls if "window" in call[1]]
+    assert len(monthly_calls) == 1
+    assert (
+        DjangoJobExecution.objects.filter(
+            job_id="monthly:rangesrc", status=DjangoJobExecution.SUCCESS
+        ).count()
+        == 2
+    )  # the old one and the catch-up

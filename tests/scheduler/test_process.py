@@ -215,3 +215,27 @@ def test_sqlite_file_lock_keeps_a_second_scheduler_on_standby(start, tmp_path):
     second.wait_for_line(f"probe job started pid={second.pid}")
     second.process.send_signal(signal.SIGTERM)
     assert second.process.wait(timeout=TIMEOUT) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_leader_that_loses_its_lock_session_stops_and_takes_leadership_again(start):
+    scheduler = start("only")
+    scheduler.wait_for_line(f"probe job started pid={scheduler.pid}")
+
+    # A database restart ends the lock's session: the lock is gone with it.
+    with psycopg.connect(**postgres_conn_params(), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            [f"{APP_NAME}:scheduler-lock"],
+        )
+
+    scheduler.wait_for_line("lost the leader lock")
+    wait_for(
+        lambda: scheduler.text().count(" is the leader ") == 2,
+        "leadership taken again",
+    )
+    assert scheduler.process.poll() is None
+    scheduler.process.send_signal(signal.SIGTERM)
+    assert scheduler.process.wait(timeout=TIMEOUT) == 0
