@@ -25,7 +25,7 @@ times apply.
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,8 +72,8 @@ class JobSpec:
     trigger: BaseTrigger
     name: str
     args: tuple[Any, ...] = ()
-    catch_up: bool = True  # cron jobs are caught up after downtime
-    extra: dict[str, Any] = field(default_factory=dict)
+    catch_up: bool = True  # a fire missed while down runs once at start
+    run_at_start: bool = False  # runs at every start, then on its trigger
 
 
 class DjangoBackgroundScheduler(BackgroundScheduler):
@@ -187,7 +187,7 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
                 ),
                 name=f"Extra job {path}",
                 catch_up=False,
-                extra={"next_run_time": now},  # run at start, then on the interval
+                run_at_start=True,
             )
         )
     return specs
@@ -210,8 +210,10 @@ def first_run_time(
 ) -> tuple[datetime | None, bool]:
     """When ``spec`` should first run after a start at ``now``, and whether that is a catch-up."""
     upcoming = spec.trigger.get_next_fire_time(None, now)
+    if spec.run_at_start:
+        return now, False
     if not spec.catch_up:
-        return spec.extra.get("next_run_time", upcoming), False
+        return upcoming, False
     if last_success is None:
         return now, True
     # The first fire strictly after the last success; due by now means one was missed.

@@ -78,16 +78,18 @@ class Command(BaseCommand):
         while not self.stopping:
             if not self.wait_for_leadership(lock):
                 break
+            database_failed = False
             try:
                 self.lead(lock)
             except DatabaseError as exc:
                 # The database went away while taking over: give the lock back and
                 # retry as a standby rather than crash-looping the container.
-                logger.error("scheduler %s cannot start its jobs: %s", self.me, exc)
-                lock.release()
-                self.sleep(settings.SCHEDULER_LOCK_POLL_SECONDS)
+                logger.error("scheduler %s cannot run its jobs: %s", self.me, exc)
+                database_failed = True
             finally:
                 lock.release()
+            if database_failed:
+                self.sleep(settings.SCHEDULER_LOCK_POLL_SECONDS)
         logger.info("scheduler %s stopped", self.me)
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -119,7 +121,7 @@ class Command(BaseCommand):
                 return True
             if not announced:
                 logger.info(
-                    "scheduler %s is standing by: another process holds the %s",
+                    "scheduler %s is standing by until it gets the %s",
                     self.me,
                     lock.description,
                 )
@@ -132,10 +134,10 @@ class Command(BaseCommand):
         started_at = datetime.now(UTC)
         scheduler = build_scheduler(started_at)
         remove_stale_jobs(scheduler)
-        scheduler.start()
-        logger.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
-        close_old_connections()
         try:
+            scheduler.start()
+            logger.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
+            close_old_connections()
             last_beat = last_check = float("-inf")
             while not self.stopping:
                 now = time.monotonic()
