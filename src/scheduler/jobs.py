@@ -10,6 +10,10 @@ lets exceptions propagate, so the execution is recorded as failed.
 
 import calendar
 import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
@@ -23,6 +27,20 @@ from ingestion.records import DateWindow
 logger = logging.getLogger(__name__)
 
 SCHEDULER = IngestionRun.Trigger.SCHEDULER
+
+# Jobs of one source run one after another: a follow-up due during the daily refresh
+# waits for it instead of crawling the same rows (and the same site) in parallel. A
+# process lock is enough because only the leader process runs jobs.
+_source_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_source_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_crawl_at_a_time(source: str) -> Iterator[None]:
+    with _source_locks_guard:
+        lock = _source_locks[source]
+    with lock:
+        yield
 
 
 def month_to_crawl(now: datetime) -> DateWindow:
@@ -42,21 +60,23 @@ def month_to_crawl(now: datetime) -> DateWindow:
 @close_old_connections
 def refresh(source: str) -> None:
     """The source's own refresh window (this and next week, or the feed's week)."""
-    services.ingest_source(source, trigger=SCHEDULER)
+    with one_crawl_at_a_time(source):
+        services.ingest_source(source, trigger=SCHEDULER)
 
 
 @close_old_connections
 def crawl_next_month(source: str) -> None:
     """The whole next month (see ``month_to_crawl``)."""
-    services.ingest_source(
-        source, window=month_to_crawl(datetime.now(UTC)), trigger=SCHEDULER
-    )
+    window = month_to_crawl(datetime.now(UTC))
+    with one_crawl_at_a_time(source):
+        services.ingest_source(source, window=window, trigger=SCHEDULER)
 
 
 @close_old_connections
 def follow_up(source: str, day: date) -> None:
     """Re-crawl one day shortly after its high-importance releases, for the actuals."""
-    services.ingest_source(source, window=DateWindow(day, day), trigger=SCHEDULER)
+    with one_crawl_at_a_time(source):
+        services.ingest_source(source, window=DateWindow(day, day), trigger=SCHEDULER)
 
 
 @close_old_connections

@@ -1,4 +1,6 @@
+import threading
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 
 import psycopg
 import pytest
@@ -150,3 +152,41 @@ def test_next_job_succeeds_after_its_db_connection_was_killed(monkeypatch):
     )  # close_old_connections + health checks: a fresh connection
 
     assert connection.cursor().connection.info.backend_pid != backend_pid
+
+
+def test_crawls_of_one_source_wait_for_each_other_but_not_for_other_sources(
+    monkeypatch,
+):
+    release = threading.Event()
+    entered: list[str] = []
+
+    def slow_ingest(name, **kwargs):
+        entered.append(f"{name}:{'window' in kwargs}")
+        if name == "rangesrc" and "window" not in kwargs:
+            assert release.wait(timeout=10)
+
+    monkeypatch.setattr("ingestion.services.ingest_source", slow_ingest)
+    refresh = threading.Thread(target=jobs.refresh, args=["rangesrc"])
+    refresh.start()
+    wait_until(lambda: entered == ["rangesrc:False"])
+
+    follow_up = threading.Thread(
+        target=jobs.follow_up, args=["rangesrc", date(2026, 6, 2)]
+    )
+    follow_up.start()
+    jobs.refresh("feedsrc")  # another source is not held up
+    follow_up.join(timeout=0.2)  # unlocked, it would be done by now
+    assert follow_up.is_alive()
+    assert entered == ["rangesrc:False", "feedsrc:False"]
+
+    release.set()
+    refresh.join(timeout=10)
+    follow_up.join(timeout=10)
+    assert entered == ["rangesrc:False", "feedsrc:False", "rangesrc:True"]
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = monotonic() + timeout
+    while not condition():
+        assert monotonic() < deadline, "timed out"
+        threading.Event().wait(0.01)
