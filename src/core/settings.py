@@ -288,6 +288,27 @@ TRADINGECONOMICS_API_KEY = os.environ.get("TRADINGECONOMICS_API_KEY", "guest:gue
 # ------------------------------------------------------------------------------
 # Per-source cron overrides are read as SCHEDULER_CRON_<SLUG> (see scheduler.schedule).
 SCHEDULER_DISPLAY_TZ = os.environ.get("SCHEDULER_DISPLAY_TZ", "UTC")
+# APScheduler's default grace is 1 s: a crawl delayed by a busy pool would be skipped.
+SCHEDULER_MISFIRE_GRACE_SECONDS = env_int("SCHEDULER_MISFIRE_GRACE_SECONDS", 3600)
+# The leader writes Heartbeat("scheduler") this often; /api/health/ reads it.
+SCHEDULER_HEARTBEAT_SECONDS = env_int("SCHEDULER_HEARTBEAT_SECONDS", 30)
+# How often a standby retries the leader lock and the leader checks it still holds it.
+SCHEDULER_LOCK_POLL_SECONDS = float(os.environ.get("SCHEDULER_LOCK_POLL_SECONDS", "5"))
+# SQLite only: the flock file; empty means "<database file>.scheduler.lock".
+SCHEDULER_LOCK_PATH = os.environ.get("SCHEDULER_LOCK_PATH", "")
+# Follow-up crawls run this long after a high-importance release, to pick up actuals.
+SCHEDULER_FOLLOWUP_DELAY_MINUTES = env_int("SCHEDULER_FOLLOWUP_DELAY_MINUTES", 2)
+# Follow-ups are planned this far ahead (re-planned after every scheduled crawl).
+SCHEDULER_FOLLOWUP_HORIZON_DAYS = env_int("SCHEDULER_FOLLOWUP_HORIZON_DAYS", 8)
+# Job execution history is pruned weekly beyond this age. Catch-up after downtime reads
+# the last successful execution, so keep it longer than the monthly crawl's period.
+SCHEDULER_EXECUTION_MAX_AGE_DAYS = env_int("SCHEDULER_EXECUTION_MAX_AGE_DAYS", 90)
+# Dotted paths of extra jobs run at start and then every ..._INTERVAL_SECONDS. For the
+# process-level tests (a job that runs promptly without network); empty in production.
+SCHEDULER_EXTRA_JOBS = env_list("SCHEDULER_EXTRA_JOBS", default=[])
+SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS = env_int(
+    "SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS", 60
+)
 APSCHEDULER_DATETIME_FORMAT = "Y-m-d H:i:s"
 APSCHEDULER_RUN_NOW_TIMEOUT = 25
 

@@ -1,0 +1,123 @@
+"""Release follow-ups: one-shot re-crawls just after high-importance releases.
+
+Actual figures appear at release time, and the daily refresh would pick them up only
+the next day. So for each upcoming high-importance event of a source that can crawl a
+single day, a one-shot job re-crawls that day SCHEDULER_FOLLOWUP_DELAY_MINUTES after
+the release. Events at the same minute share one job (ten releases at 08:30 -> one
+crawl), id ``followup:<slug>:<YYYYmmddTHHMM>`` (the release minute, UTC).
+
+The plan is a pure function of the stored events and ``now``; ``sync_followups`` makes
+the scheduler's follow-up jobs match it, adding the missing ones and removing stale ones
+(an event moved or cancelled), so they are replaced rather than piled up.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.date import DateTrigger
+from django.conf import settings
+
+from core.models import EconomicEvent, EventStatus, Importance, TimePrecision
+from scheduler import jobs
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "followup"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    job_id: str
+    source: str
+    day: date
+    run_at: datetime
+
+
+def followup_prefix(source: str) -> str:
+    return f"{PREFIX}:{source}:"
+
+
+def plan_followups(
+    source: str, *, now: datetime, since: datetime | None = None
+) -> dict[str, FollowUp]:
+    """The follow-ups ``source`` needs, by job id.
+
+    An event qualifies when it is high importance, has an exact time, is not cancelled,
+    has no actual yet, and its follow-up falls after ``since`` (default ``now``) and
+    within SCHEDULER_FOLLOWUP_HORIZON_DAYS. ``since`` earlier than ``now`` lets the
+    start-up plan keep follow-ups missed during a short downtime (they run at once).
+    """
+    delay = timedelta(minutes=settings.SCHEDULER_FOLLOWUP_DELAY_MINUTES)
+    horizon = now + timedelta(days=settings.SCHEDULER_FOLLOWUP_HORIZON_DAYS)
+    release_times = (
+        EconomicEvent.objects.filter(
+            source=source,
+            importance=Importance.HIGH,
+            time_precision=TimePrecision.EXACT,
+            actual="",
+            scheduled_at__gt=(since or now) - delay,
+            scheduled_at__lte=horizon,
+        )
+        .exclude(status=EventStatus.CANCELLED)
+        .values_list("scheduled_at", flat=True)
+        .distinct()
+    )
+    plan: dict[str, FollowUp] = {}
+    for scheduled_at in release_times:
+        minute = scheduled_at.replace(second=0, microsecond=0)
+        job_id = f"{followup_prefix(source)}{minute:%Y%m%dT%H%M}"
+        plan[job_id] = FollowUp(job_id, source, minute.date(), minute + delay)
+    return plan
+
+
+def add_followup(scheduler: BaseScheduler, followup: FollowUp) -> None:
+    scheduler.add_job(
+        jobs.follow_up,
+        trigger=DateTrigger(run_date=followup.run_at),
+        args=[followup.source, followup.day],
+        id=followup.job_id,
+        next_run_time=followup.run_at,
+        name=f"Follow-up crawl of {followup.source} for {followup.day}",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=settings.SCHEDULER_MISFIRE_GRACE_SECONDS,
+    )
+
+
+def sync_followups(
+    scheduler: BaseScheduler, source: str, *, now: datetime
+) -> tuple[int, int]:
+    """Make ``source``'s follow-up jobs match the plan. Returns (added, removed)."""
+    plan = plan_followups(source, now=now)
+    prefix = followup_prefix(source)
+    current = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(prefix)}
+    removed = 0
+    for job_id in current.keys() - plan.keys():
+        try:
+            scheduler.remove_job(job_id)
+            removed += 1
+        except JobLookupError:  # it has just run (one-shot jobs remove themselves)
+            pass
+    added = 0
+    for job_id, followup in plan.items():
+        existing = current.get(job_id)
+        if (
+            existing is not None
+            and getattr(existing, "next_run_time", None) == followup.run_at
+        ):
+            continue
+        add_followup(scheduler, followup)
+        added += 1
+    if added or removed:
+        logger.info(
+            "follow-ups for %s: %d planned, %d added, %d removed",
+            source,
+            len(plan),
+            added,
+            removed,
+        )
+    return added, removed

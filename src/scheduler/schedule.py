@@ -1,0 +1,319 @@
+"""The job set, declared in code and mirrored into django-apscheduler's job store.
+
+``build_scheduler(now)`` returns a configured, *not started* scheduler, so tests and
+``runapscheduler --list`` can inspect job ids, triggers and next run times without
+running anything. The management command starts it once this process leads.
+
+Jobs (all UTC):
+
+- ``ingest:<slug>``: refresh each enabled source on its own cron (``Source.schedule``,
+  overridden by ``SCHEDULER_CRON_<SLUG>``).
+- ``monthly:<slug>``: at 23:00 on the last day of each month, crawl the whole next
+  month from each enabled source that supports date ranges.
+- ``followup:<slug>:<YYYYmmddTHHMM>``: one-shot re-crawls after high-importance
+  releases (see ``scheduler.followups``), re-planned after every scheduled crawl.
+- ``housekeeping:prune-executions``: weekly, drop old job execution history.
+
+Catch-up: ``replace_existing=True`` recomputes each job's next run time from "now" at
+every start, so a run that fell due while the scheduler was down would never happen.
+For each cron job, the last successful execution recorded by django-apscheduler is
+compared with the trigger: if the trigger fired since then (or the job never
+succeeded), the job's first run is set to ``now``, once; after it the trigger's own
+times apply.
+"""
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.db.models import Max
+from django.utils.module_loading import import_string
+from django_apscheduler.jobstores import DjangoJobStore
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
+
+from ingestion.sources import Source, all_sources
+from scheduler import jobs
+from scheduler.cron import CronError, cron_trigger, shortest_gap
+from scheduler.followups import add_followup, plan_followups, sync_followups
+
+logger = logging.getLogger(__name__)
+
+MONTHLY_TRIGGER_FIELDS = {"day": "last", "hour": 23}
+PRUNE_JOB_ID = "housekeeping:prune-executions"
+# No refresh may poll a source more often than this, whatever the cron says: the
+# ForexFactory feed answers bursts with 429s and IP blocks (research/sources.md §2.6).
+# A source may ask for more room with a ``min_interval`` (timedelta) class attribute.
+DEFAULT_MIN_INTERVAL = timedelta(minutes=5)
+# Pruning must keep the last run of the monthly crawl, or every restart would redo it.
+MIN_EXECUTION_MAX_AGE_DAYS = 32
+
+
+class SchedulerConfigError(Exception):
+    """The configured schedule cannot run; the message is one readable line."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job declared in code."""
+
+    id: str
+    func: Callable[..., Any]
+    trigger: BaseTrigger
+    name: str
+    args: tuple[Any, ...] = ()
+    catch_up: bool = True  # a fire missed while down runs once at start
+    run_at_start: bool = False  # runs at every start, then on its trigger
+
+
+class DjangoBackgroundScheduler(BackgroundScheduler):
+    """A BackgroundScheduler whose thread closes its Django connections when it ends.
+
+    The job store queries the database from the scheduler's own thread; without this a
+    stopped scheduler (lost leadership, shutdown) would leave that session open.
+    """
+
+    def _main_loop(self) -> None:
+        try:
+            super()._main_loop()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+
+def cron_variable(source: str) -> str:
+    return f"SCHEDULER_CRON_{source.upper().replace('-', '_')}"
+
+
+def refresh_cron(source: type[Source]) -> tuple[str, str | None]:
+    """The cron for ``source``'s refresh job and the variable that set it, if any."""
+    variable = cron_variable(source.name)
+    override = getattr(settings, variable, None) or os.environ.get(variable)
+    if override:
+        return override, variable
+    return source.schedule, None
+
+
+def enabled_sources() -> list[type[Source]]:
+    """Registered sources listed in settings.INGESTION_SOURCES; unknown slugs are an error."""
+    registered = {source.name: source for source in all_sources()}
+    unknown = [slug for slug in settings.INGESTION_SOURCES if slug not in registered]
+    if unknown:
+        known = ", ".join(sorted(registered)) or "none"
+        raise SchedulerConfigError(
+            f"INGESTION_SOURCES names unknown source(s) {', '.join(unknown)} (known: {known})"
+        )
+    return [registered[slug] for slug in settings.INGESTION_SOURCES]
+
+
+def declared_jobs(now: datetime) -> list[JobSpec]:
+    """Every job the code declares for the current settings (not follow-ups).
+
+    Raises SchedulerConfigError naming the variable when a cron is invalid or polls a
+    source faster than it allows.
+    """
+    if settings.SCHEDULER_EXECUTION_MAX_AGE_DAYS < MIN_EXECUTION_MAX_AGE_DAYS:
+        raise SchedulerConfigError(
+            f"SCHEDULER_EXECUTION_MAX_AGE_DAYS={settings.SCHEDULER_EXECUTION_MAX_AGE_DAYS} "
+            f"must be at least {MIN_EXECUTION_MAX_AGE_DAYS}: catch-up reads the monthly "
+            "crawl's last execution"
+        )
+    specs: list[JobSpec] = []
+    for source in enabled_sources():
+        expr, variable = refresh_cron(source)
+        origin = variable or f"{source.__name__}.schedule"
+        try:
+            trigger = cron_trigger(expr)
+        except CronError as exc:
+            raise SchedulerConfigError(
+                f"{origin} is not a valid crontab: {exc}"
+            ) from None
+        floor = getattr(source, "min_interval", DEFAULT_MIN_INTERVAL)
+        gap = shortest_gap(trigger, now)
+        if gap < floor:
+            raise SchedulerConfigError(
+                f"{origin}={expr!r} polls {source.name} every {gap}; "
+                f"the source allows at most one crawl per {floor}"
+            )
+        specs.append(
+            JobSpec(
+                id=f"ingest:{source.name}",
+                func=jobs.refresh,
+                trigger=trigger,
+                name=f"Refresh {source.name} ({expr})",
+                args=(source.name,),
+            )
+        )
+        if source.supports_range:
+            specs.append(
+                JobSpec(
+                    id=f"monthly:{source.name}",
+                    func=jobs.crawl_next_month,
+                    trigger=CronTrigger(**MONTHLY_TRIGGER_FIELDS, timezone=UTC),
+                    name=f"Crawl next month from {source.name}",
+                    args=(source.name,),
+                )
+            )
+    specs.append(
+        JobSpec(
+            id=PRUNE_JOB_ID,
+            func=jobs.prune_executions,
+            trigger=CronTrigger(day_of_week="sun", hour=3, timezone=UTC),
+            name="Prune old job executions",
+        )
+    )
+    for path in settings.SCHEDULER_EXTRA_JOBS:
+        try:
+            func = import_string(path)
+        except ImportError as exc:
+            raise SchedulerConfigError(
+                f"SCHEDULER_EXTRA_JOBS: cannot import {path!r} ({exc})"
+            ) from None
+        specs.append(
+            JobSpec(
+                id=f"extra:{path}",
+                func=func,
+                trigger=IntervalTrigger(
+                    seconds=settings.SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS, timezone=UTC
+                ),
+                name=f"Extra job {path}",
+                catch_up=False,
+                run_at_start=True,
+            )
+        )
+    return specs
+
+
+def last_successes(job_ids: list[str]) -> dict[str, datetime]:
+    """Scheduled time of each job's last successful execution (durable state)."""
+    rows = (
+        DjangoJobExecution.objects.filter(
+            job_id__in=job_ids, status=DjangoJobExecution.SUCCESS
+        )
+        .values("job_id")
+        .annotate(last=Max("run_time"))
+    )
+    return {row["job_id"]: row["last"] for row in rows}
+
+
+def first_run_time(
+    spec: JobSpec, now: datetime, last_success: datetime | None
+) -> tuple[datetime | None, bool]:
+    """When ``spec`` should first run after a start at ``now``, and whether that is a catch-up."""
+    upcoming = spec.trigger.get_next_fire_time(None, now)
+    if spec.run_at_start:
+        return now, False
+    if not spec.catch_up:
+        return upcoming, False
+    if last_success is None:
+        return now, True
+    # The first fire strictly after the last success; due by now means one was missed.
+    due = spec.trigger.get_next_fire_time(None, last_success + timedelta(seconds=1))
+    if due is not None and due <= now:
+        return now, True
+    return upcoming, False
+
+
+def build_scheduler(now: datetime | None = None) -> DjangoBackgroundScheduler:
+    """A configured scheduler (not started) with every declared job and follow-up.
+
+    ``now`` (default: the current time) drives catch-up and the follow-up plan, so
+    tests pass a fixed instant. Reads the database; writes nothing until started.
+    """
+    now = now or datetime.now(UTC)
+    grace = settings.SCHEDULER_MISFIRE_GRACE_SECONDS
+    scheduler = DjangoBackgroundScheduler(
+        timezone=UTC,
+        # Passed at the top level these would be ignored (APScheduler #146).
+        job_defaults={
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": grace,
+        },
+    )
+    scheduler.add_jobstore(DjangoJobStore(), "default")
+
+    specs = declared_jobs(now)
+    successes = last_successes([spec.id for spec in specs])
+    for spec in specs:
+        next_run_time, catching_up = first_run_time(spec, now, successes.get(spec.id))
+        if catching_up:
+            logger.info(
+                "catch-up: %s last succeeded %s; running it once at start",
+                spec.id,
+                successes.get(spec.id, "never"),
+            )
+        scheduler.add_job(
+            spec.func,
+            trigger=spec.trigger,
+            args=list(spec.args),
+            id=spec.id,
+            name=spec.name,
+            next_run_time=next_run_time,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace,
+        )
+
+    followup_sources = [s.name for s in enabled_sources() if s.supports_range]
+    for source in followup_sources:
+        # Follow-ups due during a short downtime (within the grace time) run at start.
+        since = now - timedelta(seconds=grace)
+        for followup in plan_followups(source, now=now, since=since).values():
+            add_followup(scheduler, followup)
+
+    scheduler.add_listener(
+        _replan_after_crawl(scheduler, set(followup_sources)), EVENT_JOB_EXECUTED
+    )
+    return scheduler
+
+
+def _replan_after_crawl(
+    scheduler: BaseScheduler, sources: set[str]
+) -> Callable[[JobExecutionEvent], None]:
+    """A listener that re-plans a source's follow-ups after each successful crawl of it.
+
+    This keeps "after each ingest" inside the scheduler app: ingestion never imports
+    the scheduler (dependency direction scheduler -> ingestion -> core).
+    """
+
+    def listener(event: JobExecutionEvent) -> None:
+        kind, _, rest = event.job_id.partition(":")
+        source = rest.split(":", 1)[0]
+        if kind not in ("ingest", "monthly", "followup") or source not in sources:
+            return
+        try:
+            sync_followups(scheduler, source, now=datetime.now(UTC))
+        finally:
+            # Listeners run in the job's worker thread, outside the job's wrapper.
+            close_old_connections()
+
+    return listener
+
+
+def remove_stale_jobs(scheduler: BaseScheduler) -> list[str]:
+    """Delete stored jobs that the code no longer declares (a disabled source, an old id).
+
+    Call before ``start()``: it compares the store with the scheduler's pending jobs.
+    Their execution history goes with them (cascade). Returns the removed ids.
+    """
+    wanted = {job.id for job in scheduler.get_jobs()}
+    stale = sorted(
+        DjangoJob.objects.exclude(id__in=wanted).values_list("id", flat=True)
+    )
+    if stale:
+        DjangoJob.objects.filter(id__in=stale).delete()
+        logger.info(
+            "removed %d job(s) no longer declared: %s", len(stale), ", ".join(stale)
+        )
+    return stale
