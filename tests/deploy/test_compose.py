@@ -104,13 +104,16 @@ def test_migrate_is_a_one_shot_the_others_wait_for(compose):
     assert "migrate" not in web_command, "migrations belong to the migrate service only"
 
 
-def test_web_runs_gunicorn_with_the_repo_config(compose, runtime):
+def test_web_runs_gunicorn_with_the_repo_config(compose, runtime, monkeypatch):
     web = compose["services"]["web"]
     assert web["command"] == ["gunicorn", "--config", "/app/gunicorn.conf.py"]
     assert web["command"] == runtime.last("CMD").exec_form(), "compose and image agree"
     assert Path(in_checkout(web["command"])[2]) == GUNICORN_CONF
     assert web["restart"] == "unless-stopped"
-    # docker stop must outlast gunicorn's own graceful shutdown.
+    # docker stop must outlast gunicorn's own graceful shutdown. Reading the config
+    # runs it, and it setdefault()s DJANGO_REQUIRE_SECRET_KEY in os.environ: set it
+    # here so monkeypatch removes it again, or every later subprocess inherits it.
+    monkeypatch.setenv("DJANGO_REQUIRE_SECRET_KEY", "1")
     graceful = runpy.run_path(str(GUNICORN_CONF))["graceful_timeout"]
     assert parse_duration(web["stop_grace_period"]) > graceful
 

@@ -404,3 +404,31 @@ def test_fetch_reads_the_feed_and_detects_blocking(ff, settings):
     responses.replace(responses.GET, url, status=200, body=challenge)
     with pytest.raises(SourceBlocked, match="Cloudflare"):
         list(ff.fetch(build_session(retries=0), window))
+
+
+@responses.activate
+def test_with_the_page_enabled_it_is_fetched_before_the_feed(ff, settings, db):
+    """The page (with actuals) comes first; the writer keeps the first record of an
+    occurrence (test_services: duplicates keep the first), so the page's values win."""
+    from ingestion.http import build_session
+    from ingestion.services import run_ingest
+
+    settings.FOREXFACTORY_PAGE_ENABLED = True
+    page = fixture_bytes(
+        "forexfactory_html/ff_calendar_page_2026-05-31_week_tobigom.html"
+    )
+    responses.get("https://www.forexfactory.com/calendar?week=may31.2026", body=page)
+    # No feed of the page's week was recorded; another week's feed fills the slot.
+    feed = fixture_bytes(
+        "forexfactory_feed/ff_thisweek_2026-08-16_json_dkmarlin_e174305_last.json"
+    )
+    responses.get("https://nfs.faireconomy.media/ff_calendar_thisweek.json", body=feed)
+    window = DateWindow(date(2026, 5, 31), date(2026, 6, 6))
+    urls = [p.url for p in ff.fetch(build_session(retries=0), window)]
+    assert urls[0].startswith("https://www.forexfactory.com/calendar")
+    run = run_ingest(ff, window=window, http=build_session(retries=0), trigger="test")
+    assert run.created == 121 + 100
+    from core.models import EconomicEvent
+
+    claims = EconomicEvent.objects.get(external_id="20260604-USD-unemployment-claims")
+    assert (claims.actual, claims.status) == ("225K", "released")

@@ -86,11 +86,14 @@ class ForexFactory(Source):
     chunk_days = 7
 
     def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
-        fmt = getattr(settings, "FOREXFACTORY_FEED_FORMAT", "json")
-        yield self._get(http, FEED_URL.format(format=fmt))
+        # The page first: the writer keeps the first record of an occurrence, and only
+        # the page has actuals. A blocked page fails the run rather than letting the
+        # feed alone blank the actuals an earlier page crawl stored.
         if getattr(settings, "FOREXFACTORY_PAGE_ENABLED", False):
             week = window.start.strftime("%b%d.%Y").lower()
             yield self._get(http, PAGE_URL.format(week=week))
+        fmt = getattr(settings, "FOREXFACTORY_FEED_FORMAT", "json")
+        yield self._get(http, FEED_URL.format(format=fmt))
 
     def _get(self, http: requests.Session, url: str) -> Payload:
         response = http.get(url)
