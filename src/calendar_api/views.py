@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import Error as DatabaseError
 from django.db import connection
 from django.db.models import Count, Max
-from django.http import HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
@@ -75,22 +75,59 @@ def parse_tz(request: Request) -> ZoneInfo | None:
 
 class ConditionalMixin:
     """ETag and Last-Modified from data_version(); a matching request gets a 304
-    before the page query runs."""
+    before the page query runs, and a rendered response is cached under its ETag.
+
+    The ETag covers the data version, the format, the scheme and host (the ``next``
+    links are absolute) and the full query string, so a cached body can never be
+    served for other data or another question: any change to any event changes the
+    version, and old entries simply expire (API_RESPONSE_CACHE_SECONDS).
+    """
 
     def not_modified(self, request: Request) -> HttpResponseBase | None:
         version = data_version()
-        fmt = request.accepted_renderer.format
-        seed = (
-            f"{version.isoformat() if version else '-'}|{fmt}|{request.get_full_path()}"
+        seed = "|".join(
+            (
+                version.isoformat() if version else "-",
+                request.accepted_renderer.format,
+                request.scheme,
+                request.get_host(),
+                request.get_full_path(),
+            )
         )
         self._etag = f'"{hashlib.sha1(seed.encode()).hexdigest()}"'
         self._last_modified = version.timestamp() if version else None
         response = get_conditional_response(
             request._request, etag=self._etag, last_modified=self._last_modified
         )
+        if response is None and settings.API_RESPONSE_CACHE_SECONDS:
+            cached = cache.get(self._cache_key())
+            if cached is not None:
+                body, content_type, headers = cached
+                response = HttpResponse(body, content_type=content_type)
+                for name, value in headers:
+                    response[name] = value
         if response is not None:
             self.add_validators(response)
         return response
+
+    def _cache_key(self) -> str:
+        return f"api:response:{self._etag}"
+
+    def store(self, response: Response) -> None:
+        """Render ``response`` now and keep its bytes for the next identical request."""
+        if not settings.API_RESPONSE_CACHE_SECONDS or response.status_code != 200:
+            return
+        response.render()
+        headers = [
+            (name, response[name])
+            for name in ("Content-Disposition",)
+            if name in response
+        ]
+        cache.set(
+            self._cache_key(),
+            (response.content, response["Content-Type"], headers),
+            settings.API_RESPONSE_CACHE_SECONDS,
+        )
 
     def add_validators(self, response: HttpResponseBase) -> HttpResponseBase:
         response["ETag"] = self._etag
@@ -204,6 +241,8 @@ class EventViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and getattr(self, "_etag", None):
+            self.store(response)
         renderer = getattr(response, "accepted_renderer", None)
         if (
             response.status_code >= 400

@@ -241,6 +241,9 @@ API_MAX_PAGE_SIZE = 1000
 # CSV and iCalendar exports are not paginated; past this many rows they ask for a
 # narrower date range instead of building a huge response.
 API_EXPORT_MAX_ROWS = env_int("API_EXPORT_MAX_ROWS", 10_000)
+# Rendered list/detail responses are cached under their ETag (which includes the data
+# version, so any change to the data makes new keys); 0 turns the cache off.
+API_RESPONSE_CACHE_SECONDS = env_int("API_RESPONSE_CACHE_SECONDS", 300)
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -500,3 +500,40 @@ def test_anonymous_throttling_from_settings(api_client, week, settings):
         cache.clear()
     assert statuses == [200, 200, 200, 429]
     assert all(get(api_client).status_code == 200 for _ in range(5)), "off by default"
+
+
+# RESPONSE CACHE
+# ------------------------------------------------------------------------------
+
+
+def test_a_repeated_request_is_served_from_the_cache(
+    api_client, week, django_assert_num_queries
+):
+    first = get(api_client, country="US", format="ics")
+    with django_assert_num_queries(1):  # only the data version
+        again = get(api_client, country="US", format="ics")
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]
+    assert again["Content-Disposition"] == first["Content-Disposition"]
+    assert again["ETag"] == first["ETag"]
+
+
+def test_the_cache_never_serves_stale_data(api_client, week):
+    before = get(api_client, country="US").json()
+    week["nfp"].actual = "150K"
+    week["nfp"].updated_at = datetime(2027, 1, 1, tzinfo=UTC)
+    week["nfp"].save()
+    after = get(api_client, country="US").json()
+    assert [i["actual"] for i in before["results"]] != [
+        i["actual"] for i in after["results"]
+    ]
+    assert after["results"][1]["actual"]["text"] == "150K"
+
+
+def test_the_cache_can_be_turned_off(
+    api_client, week, settings, django_assert_num_queries
+):
+    settings.API_RESPONSE_CACHE_SECONDS = 0
+    get(api_client, country="US")
+    with django_assert_num_queries(2):
+        get(api_client, country="US")
