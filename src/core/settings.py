@@ -285,6 +285,8 @@ INGESTION_USER_AGENT = os.environ.get(
 INGESTION_CONNECT_TIMEOUT = float(os.environ.get("INGESTION_CONNECT_TIMEOUT", "5"))
 INGESTION_READ_TIMEOUT = float(os.environ.get("INGESTION_READ_TIMEOUT", "30"))
 INGESTION_RETRIES = env_int("INGESTION_RETRIES", 3)
+# A server's Retry-After is honoured up to this many seconds.
+INGESTION_MAX_RETRY_AFTER = env_int("INGESTION_MAX_RETRY_AFTER", 120)
 TRADINGECONOMICS_API_KEY = os.environ.get("TRADINGECONOMICS_API_KEY", "guest:guest")
 FOREXFACTORY_FEED_FORMAT = os.environ.get("FOREXFACTORY_FEED_FORMAT", "json")
 # The calendar page has actuals but sits behind Cloudflare; off unless asked for.

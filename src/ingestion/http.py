@@ -18,6 +18,22 @@ logger = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+class CappedRetry(Retry):
+    """urllib3's Retry, but a server's Retry-After never exceeds ``max_retry_after``:
+    a "come back tomorrow" (Retry-After: 86400) must not park a crawl, and the
+    scheduler worker running it, for a day."""
+
+    max_retry_after: float = 120.0
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), self.max_retry_after)
+
+    def new(self, **kwargs):
+        retry = super().new(**kwargs)
+        retry.max_retry_after = self.max_retry_after
+        return retry
+
+
 class TimeoutSession(requests.Session):
     def __init__(self, timeout: tuple[float, float]) -> None:
         super().__init__()
@@ -33,6 +49,7 @@ def build_session(
     retries: int | None = None,
     backoff_factor: float = 1.0,
     timeout: tuple[float, float] | None = None,
+    max_retry_after: float | None = None,
 ) -> requests.Session:
     """A Session with timeouts, retries on 429/5xx (honouring Retry-After) and our UA.
 
@@ -40,7 +57,7 @@ def build_session(
     the source decides what it means: ``check_not_blocked`` turns 429/503 into
     SourceBlocked, ``raise_for_status`` anything else.
     """
-    retry = Retry(
+    retry = CappedRetry(
         total=settings.INGESTION_RETRIES if retries is None else retries,
         connect=None,
         read=None,
@@ -52,6 +69,11 @@ def build_session(
         backoff_max=60,
         respect_retry_after_header=True,
         raise_on_status=False,
+    )
+    retry.max_retry_after = (
+        settings.INGESTION_MAX_RETRY_AFTER
+        if max_retry_after is None
+        else max_retry_after
     )
     session = TimeoutSession(
         timeout or (settings.INGESTION_CONNECT_TIMEOUT, settings.INGESTION_READ_TIMEOUT)
