@@ -180,11 +180,14 @@ class EventViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
         ),
     )
     def list(self, request: Request, *args, **kwargs) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        self.paginator.page_size(request)  # a bad page_size is a 400 before any query
+        # The cache and the 304 come first: only valid requests' 200s are ever cached,
+        # and the key holds the full query string, so a hit is a request already
+        # validated; anything else is validated below before any page query runs.
         not_modified = self.not_modified(request)
         if not_modified is not None:
             return not_modified
+        queryset = self.filter_queryset(self.get_queryset())
+        self.paginator.page_size(request)
         tz = self.params.get("tz")
         fmt = request.accepted_renderer.format
         if fmt in EXPORT_FORMATS:
