@@ -59,22 +59,10 @@ class EventFilterForm(forms.Form):
         return self._codes("source", upper=False)
 
     def clean_status(self) -> list[str] | None:
-        values = self._codes("status", upper=False)
-        bad = [value for value in values or [] if value not in EventStatus.values]
-        if bad:
-            raise forms.ValidationError(
-                f"Unknown status {', '.join(bad)}; one of {', '.join(EventStatus.values)}."
-            )
-        return values
+        return self._choices("status", EventStatus.values)
 
     def clean_kind(self) -> list[str] | None:
-        values = self._codes("kind", upper=False)
-        bad = [value for value in values or [] if value not in EventKind.values]
-        if bad:
-            raise forms.ValidationError(
-                f"Unknown kind {', '.join(bad)}; one of {', '.join(EventKind.values)}."
-            )
-        return values
+        return self._choices("kind", EventKind.values)
 
     def clean_importance(self) -> list[int] | None:
         values = self.cleaned_data.get("importance")
@@ -132,6 +120,15 @@ class EventFilterForm(forms.Form):
         if cleaned.get("date") and (start or end):
             self.add_error("date", "Use either date or date_from/date_to, not both.")
         return cleaned
+
+    def _choices(self, name: str, allowed: list[str]) -> list[str] | None:
+        values = self._codes(name, upper=False)
+        bad = [value for value in values or [] if value not in allowed]
+        if bad:
+            raise forms.ValidationError(
+                f"Unknown {name} {', '.join(bad)}; one of {', '.join(allowed)}."
+            )
+        return values
 
     def _codes(self, name: str, *, upper: bool = True) -> list[str] | None:
         values = self.cleaned_data.get(name)

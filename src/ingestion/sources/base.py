@@ -5,6 +5,7 @@ pure (bytes in, ``ParsedPayload`` out) and is what the tests run on recorded pay
 ``python manage.py ingest SOURCE --file PATH`` replays a payload through ``parse``.
 """
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -13,7 +14,7 @@ from typing import ClassVar
 import requests
 
 from core.sources import SourceInfo, register_source_info
-from ingestion.errors import SourceBlocked
+from ingestion.errors import PayloadError, SourceBlocked
 from ingestion.records import DateWindow, ParsedPayload
 
 # HTTP statuses with which bot protection answers; never read them as "no events".
@@ -25,6 +26,14 @@ _CHALLENGE_MARKERS = (
     b"cf_chl_opt",
     b"challenge-platform",
 )
+
+
+def load_json(source: str, body: bytes, what: str = "calendar JSON") -> object:
+    """``json.loads`` whose failure is a PayloadError naming the source and the problem."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"{source}: {what} is malformed: {exc}") from None
 
 
 def check_not_blocked(source: str, body: bytes, status: int | None = None) -> None:

@@ -40,7 +40,13 @@ from ingestion.normalise import (
     split_reference_period,
 )
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
-from ingestion.sources.base import Payload, Source, check_not_blocked, register
+from ingestion.sources.base import (
+    Payload,
+    Source,
+    check_not_blocked,
+    load_json,
+    register,
+)
 
 FEED_URL = "https://nfs.faireconomy.media/ff_calendar_thisweek.{format}"
 PAGE_URL = "https://www.forexfactory.com/calendar?week={week}"
@@ -350,10 +356,7 @@ def _feed_row(record: Mapping[str, Any], instant_from: str) -> Row | Skip:
 
 
 def _json_rows(body: bytes) -> Iterator[Row | Skip]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"forexfactory: feed JSON is malformed: {exc}") from None
+    data = load_json("forexfactory", body, "feed JSON")
     if not isinstance(data, list) or not data:
         raise PayloadError("forexfactory: feed JSON lists no events")
     for item in data:

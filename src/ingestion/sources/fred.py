@@ -9,7 +9,6 @@ the Euro Short Term Rate (published by the ECB at 08:00 CEST = 06:00Z) shows 1:0
 SOFR (08:00 ET) 7:00 am, ADP (08:15 ET) 7:15 am.
 """
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +21,13 @@ from core.models import TimePrecision
 from ingestion.errors import InvalidRow, PayloadError
 from ingestion.normalise import clean_text, to_utc
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
-from ingestion.sources.base import Payload, Source, check_not_blocked, register
+from ingestion.sources.base import (
+    Payload,
+    Source,
+    check_not_blocked,
+    load_json,
+    register,
+)
 
 SITE = "https://fred.stlouisfed.org"
 CALENDAR_URL = SITE + "/releases/calendar"
@@ -62,12 +67,7 @@ class Fred(Source):
 
     def parse(self, payload: bytes) -> ParsedPayload:
         check_not_blocked(self.name, payload)
-        try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(
-                f"{self.name}: calendar JSON is malformed: {exc}"
-            ) from None
+        data = load_json(self.name, payload)
         if not isinstance(data, dict) or not isinstance(data.get("pager"), str):
             raise PayloadError(f"{self.name}: calendar JSON has no 'pager' table")
         if not data["pager"].strip():

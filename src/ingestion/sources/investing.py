@@ -34,7 +34,13 @@ from ingestion.normalise import (
     split_reference_period,
 )
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
-from ingestion.sources.base import Payload, Source, check_not_blocked, register
+from ingestion.sources.base import (
+    Payload,
+    Source,
+    check_not_blocked,
+    load_json,
+    register,
+)
 
 SITE = "https://www.investing.com"
 AJAX_URL = SITE + "/economic-calendar/Service/getCalendarFilteredData"
@@ -139,10 +145,7 @@ def _has_more_pages(body: bytes) -> bool:
 
 
 def _parse_ajax(body: bytes) -> ParsedPayload:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"investing: calendar JSON is malformed: {exc}") from None
+    data = load_json("investing", body)
     if not isinstance(data, dict) or not isinstance(data.get("data"), str):
         raise PayloadError("investing: calendar JSON has no 'data' rows")
     params = data.get("params") if isinstance(data.get("params"), dict) else {}

@@ -16,7 +16,6 @@ from that schema, labelled as such.
 - ``Currency`` is a symbol ("C$", "¥"), so the ISO code comes from the country.
 """
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from typing import Any
@@ -34,7 +33,13 @@ from ingestion.normalise import (
     infer_kind,
 )
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
-from ingestion.sources.base import Payload, Source, check_not_blocked, register
+from ingestion.sources.base import (
+    Payload,
+    Source,
+    check_not_blocked,
+    load_json,
+    register,
+)
 
 API = "https://api.tradingeconomics.com"
 SITE = "https://tradingeconomics.com"
@@ -72,12 +77,7 @@ class TradingEconomics(Source):
 
     def parse(self, payload: bytes) -> ParsedPayload:
         check_not_blocked(self.name, payload)
-        try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(
-                f"{self.name}: calendar JSON is malformed: {exc}"
-            ) from None
+        data = load_json(self.name, payload)
         if isinstance(data, dict):
             message = data.get("Message") or data.get("message") or data
             raise PayloadError(f"{self.name}: the API answered an error: {message}")
