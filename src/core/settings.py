@@ -253,6 +253,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("API_THROTTLE_ANON") or None},
+    # How many proxies in front of the app append to X-Forwarded-For. 0 (the default)
+    # identifies clients by the socket address; DRF's own default trusts the whole
+    # header, which lets a client dodge the throttle by sending a new one each time.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": None,
 }
 
