@@ -13,14 +13,7 @@ import os
 import re
 import secrets
 import shlex
-import signal
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,90 +238,3 @@ def filled_dotenv() -> dict[str, str]:
     values["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
     values["POSTGRES_PASSWORD"] = secrets.token_hex(24)
     return values
-
-
-# ---- processes -----------------------------------------------------------------------
-
-
-@dataclass
-class Running:
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@contextmanager
-def running(argv: list[str], env: dict[str, str], log: Path) -> Iterator[Running]:
-    """Start ``argv`` in its own process group; always kill the group on exit."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield Running(process, log)
-    finally:
-        stop_group(process)
-
-
-def stop_group(process: subprocess.Popen, grace: float = 10.0) -> None:
-    if process.poll() is None:
-        _signal_group(process, signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=grace)
-    # gunicorn workers or anything else left in the group.
-    _signal_group(process, signal.SIGKILL)
-    process.wait(timeout=grace)
-
-
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
-
-
-def wait_until(
-    condition: Callable[[], bool],
-    *,
-    timeout: float,
-    what: str,
-    proc: Running | None = None,
-) -> None:
-    """Poll ``condition`` until true; fail with the process output if it never is."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if proc is not None and proc.process.poll() is not None:
-            raise AssertionError(
-                f"{what}: process exited with {proc.process.returncode}\n{proc.output()}"
-            )
-        time.sleep(0.1)
-    detail = f"\n{proc.output()}" if proc is not None else ""
-    raise AssertionError(f"{what}: not within {timeout:.0f}s{detail}")
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> object:
-        return json.loads(self.body)
-
-
-def http_get(url: str, timeout: float = 5.0) -> Response | None:
-    """GET ``url``; None when nothing answers (connection refused, timeout)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as reply:
-            return Response(reply.status, dict(reply.headers), reply.read())
-    except urllib.error.HTTPError as error:
-        return Response(error.code, dict(error.headers), error.read())
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None

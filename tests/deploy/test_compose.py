@@ -23,14 +23,18 @@ from tests.deploy.stack import (
     env_example_documented,
     env_example_values,
     filled_dotenv,
-    http_get,
     in_checkout,
     interpolate,
     load_compose,
     parse_dockerfile,
     parse_duration,
     required_compose_variables,
+)
+from tests.processes import (
+    free_port,
+    http_get,
     running,
+    scratch_database,
     wait_until,
 )
 
@@ -404,38 +408,11 @@ def test_collectstatic_with_production_settings_ships_swagger_ui(
 # of /app/staticfiles) and the web port (a free one on 127.0.0.1) are changed.
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def throwaway_database():
     """A database of its own, created and dropped here (not pytest-django's)."""
-    import secrets
-
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    params = {
-        "host": db["HOST"] or "127.0.0.1",
-        "port": db["PORT"] or 5432,
-        "user": db["USER"],
-        "password": db["PASSWORD"] or None,
-    }
-    name = f"dipcal_deploy_proof_{secrets.token_hex(4)}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    password = f":{params['password']}" if params["password"] else ""
-    try:
-        yield f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
-    finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("dipcal_deploy_proof") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -443,7 +420,7 @@ def stack(compose, runtime, throwaway_database, tmp_path_factory):
     """What `docker build` + `docker compose up` prepare: static files, then env."""
     static_root = tmp_path_factory.mktemp("staticfiles")
     dotenv = filled_dotenv()
-    port = _free_port()
+    port = free_port()
     overrides = {
         "DATABASE_URL": throwaway_database,
         "DJANGO_STATIC_ROOT": str(static_root),
@@ -588,9 +565,9 @@ def test_healthcheck_fails_when_the_database_is_down(
         pytest.skip(
             "/api/health/ is not routed on this branch (the API lands separately)"
         )
-    port = _free_port()
+    port = free_port()
     # A port nothing listens on: PostgreSQL "down" from the app's point of view.
-    dead = f"postgres://postgres@127.0.0.1:{_free_port()}/dipcal"
+    dead = f"postgres://postgres@127.0.0.1:{free_port()}/dipcal"
     env = stack["env"](
         "web",
         DATABASE_URL=dead,
