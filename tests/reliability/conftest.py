@@ -77,3 +77,18 @@ def table_checksum() -> str:
         for row in model.objects.order_by("pk").values_list(*fields):
             digest.update(repr(row).encode())
     return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def seeded_database():
+    """A PostgreSQL database with the real sample data, shared by the live-server tests.
+
+    Its own database (not pytest-django's): gunicorn in another process must see
+    committed rows. Tests using it are marked ``postgres``; they only read.
+    """
+    from tests.processes import scratch_database
+    from tests.reliability.live import seed
+
+    with scratch_database("dipcal_reliability") as url:
+        seed(url)
+        yield url
