@@ -1,3 +1,6 @@
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -43,3 +46,57 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# Stands for "accept the request and never answer" in a scripted_server script.
+HANG = (0, {}, b"")
+
+
+@pytest.fixture
+def scripted_server():
+    """A local HTTP server answering each request with the next (status, headers, body).
+
+    ``responses`` replays retries without sleeping and cannot hang, so the Retry-After
+    and timeout tests need a real (loopback) server for urllib3 to sleep and wait on.
+    ``start(script)`` returns the server's URL and the list of request times it fills;
+    the last answer repeats once the script runs out; ``HANG`` holds the connection
+    open in silence for 30 s.
+    """
+    servers = []
+
+    def start(script: list[tuple[int, dict[str, str], bytes]]):
+        answers = list(script)
+        seen: list[float] = []
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                with lock:
+                    seen.append(time.monotonic())
+                    answer = answers.pop(0) if len(answers) > 1 else answers[0]
+                if answer is HANG:
+                    time.sleep(30)
+                    return
+                status, headers, body = answer
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/", seen
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

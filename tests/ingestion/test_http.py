@@ -2,7 +2,6 @@
 
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import requests
@@ -35,44 +34,8 @@ def test_a_500_then_a_200_succeeds_after_one_retry(sleeps):
     assert len(responses.calls) == 2
 
 
-@pytest.fixture
-def scripted_server():
-    """A local HTTP server answering with a scripted list of (status, headers, body).
-
-    ``responses`` replays retries without sleeping, so the Retry-After tests need a
-    real (loopback) server for urllib3 to sleep on.
-    """
-    servers = []
-
-    def start(script: list[tuple[int, dict[str, str], bytes]]) -> str:
-        answers = iter(script)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                status, headers, body = next(answers)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server = HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def test_a_429_is_retried_after_the_retry_after_header(sleeps, scripted_server):
-    url = scripted_server([(429, {"Retry-After": "7"}, b""), (200, {}, b"ok")])
+    url, _ = scripted_server([(429, {"Retry-After": "7"}, b""), (200, {}, b"ok")])
 
     response = build_session(retries=3, backoff_factor=0.001).get(url)
 
@@ -81,14 +44,14 @@ def test_a_429_is_retried_after_the_retry_after_header(sleeps, scripted_server):
 
 
 def test_retry_after_is_capped(sleeps, scripted_server):
-    url = scripted_server([(503, {"Retry-After": "86400"}, b""), (200, {}, b"ok")])
+    url, _ = scripted_server([(503, {"Retry-After": "86400"}, b""), (200, {}, b"ok")])
 
     assert build_session(retries=1, max_retry_after=30).get(url).ok
     assert sleeps == [30]
 
 
 def test_backoff_grows_between_retries_without_retry_after(sleeps, scripted_server):
-    url = scripted_server([(500, {}, b"")] * 3 + [(200, {}, b"ok")])
+    url, _ = scripted_server([(500, {}, b"")] * 3 + [(200, {}, b"ok")])
 
     assert build_session(retries=3, backoff_factor=0.5).get(url).ok
     # urllib3 retries the first failure at once, then waits factor * 2^(n-1).
