@@ -2,10 +2,13 @@
 a 400 naming its parameter; the query itself is the model's QuerySet vocabulary."""
 
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 import django_filters as filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from core.countries import is_known_country
 from core.models import EconomicEvent, EventKind, EventStatus, Importance
@@ -25,12 +28,61 @@ MAX_LIST = 50  # items in one comma-separated list
 MAX_Q = 100
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def lookup_zone(name: str) -> ZoneInfo:
+    """The IANA zone called ``name``; ValueError naming it when there is none.
+
+    Names are checked against the zone list before ZoneInfo sees them: ZoneInfo turns
+    a key into a file path, and odd keys fail with OSError (too long, a directory).
+    """
+    if name not in _zone_names():
+        raise ValueError(
+            f"Unknown time zone {name!r}; use an IANA name such as Asia/Seoul."
+        )
+    return ZoneInfo(name)
+
+
 class CharInFilter(filters.BaseInFilter, filters.CharFilter):
     """Comma-separated list of strings: ``?country=US,ca``."""
 
 
 class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
     """Comma-separated list of numbers: ``?importance=2,3``."""
+
+
+# The schema states the allowed values, so Swagger UI offers them and a generated
+# client (or a fuzzer) knows what a valid request is; the form still checks them. An
+# @extend_schema_field schema replaces the help_text, so it carries the description;
+# on a list filter it describes one item (drf-spectacular builds the array).
+LEVELS = [level.value for level in Importance]
+
+
+@extend_schema_field(
+    {
+        "type": "integer",
+        "enum": LEVELS,
+        "description": "Comma-separated levels: 1 low, 2 medium, 3 high.",
+    }
+)
+class ImportanceInFilter(NumberInFilter):
+    pass
+
+
+@extend_schema_field(
+    {"type": "integer", "enum": LEVELS, "description": "Lowest level: 1, 2 or 3."}
+)
+class ImportanceFilter(filters.NumberFilter):
+    pass
+
+
+def choices_in(values: list[str], description: str) -> type[CharInFilter]:
+    """A CharInFilter class whose schema lists ``values``."""
+    schema = {"type": "string", "enum": values, "description": description}
+    return extend_schema_field(schema)(type("ChoicesInFilter", (CharInFilter,), {}))
 
 
 class EventFilterForm(forms.Form):
@@ -100,10 +152,22 @@ class EventFilterForm(forms.Form):
         if not value:
             return None
         try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+            return lookup_zone(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_updated_since(self) -> datetime | None:
+        value = self.cleaned_data.get("updated_since")
+        if value is None:
+            return None
+        # In UTC before it reaches the database: PostgreSQL refuses offsets past
+        # +-15:59 (ISO 8601 allows up to 23:59), and a year-1 instant east of UTC
+        # falls before year 1 once converted.
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
             raise forms.ValidationError(
-                f"Unknown time zone {value!r}; use an IANA name such as Asia/Seoul."
+                f"{value.isoformat()} is out of range."
             ) from None
 
     def clean_ordering(self) -> str:
@@ -167,27 +231,17 @@ class EventFilterSet(filters.FilterSet):
         method="filter_noop",
         help_text="IANA time zone (e.g. Asia/Seoul) for the day filters and each item's `local`.",
     )
-    importance = NumberInFilter(
-        field_name="importance",
-        lookup_expr="in",
-        help_text="Comma-separated levels 1-3.",
-    )
-    min_importance = filters.NumberFilter(
-        field_name="importance", lookup_expr="gte", help_text="Lowest level, 1-3."
-    )
+    importance = ImportanceInFilter(field_name="importance", lookup_expr="in")
+    min_importance = ImportanceFilter(field_name="importance", lookup_expr="gte")
     category = filters.CharFilter(field_name="category", lookup_expr="iexact")
     source = CharInFilter(
         field_name="source", lookup_expr="in", help_text="Source slugs."
     )
-    status = CharInFilter(
-        field_name="status",
-        lookup_expr="in",
-        help_text="scheduled, released, cancelled.",
+    status = choices_in(EventStatus.values, "Comma-separated statuses.")(
+        field_name="status", lookup_expr="in"
     )
-    kind = CharInFilter(
-        field_name="kind",
-        lookup_expr="in",
-        help_text="release, speech, holiday, other.",
+    kind = choices_in(EventKind.values, "Comma-separated kinds.")(
+        field_name="kind", lookup_expr="in"
     )
     has_actual = filters.BooleanFilter(method="filter_has_actual")
     q = filters.CharFilter(

@@ -48,16 +48,9 @@ class CSVRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         buffer = io.StringIO()
-        if isinstance(data, dict) and "results" not in data:  # an error body
-            writer = csv.writer(buffer)
-            writer.writerow(["parameter", "error"])
-            for key, messages in data.items():
-                for message in messages if isinstance(messages, list) else [messages]:
-                    writer.writerow([key, str(message)])
-            return buffer.getvalue().encode()
         writer = csv.DictWriter(buffer, fieldnames=self.columns, extrasaction="ignore")
         writer.writeheader()
-        for item in data["results"]:
+        for item in _events(data):
             row = dict(item)
             local = item.get("local") or {}
             row["local_date"] = local.get("date", "")
@@ -91,12 +84,9 @@ class ICalendarRenderer(BaseRenderer):
         calendar.add("version", "2.0")
         calendar.add("calscale", "GREGORIAN")
         calendar.add("x-wr-calname", "Economic calendar")
-        if isinstance(data, dict) and "results" not in data:  # an error body
-            calendar.add("x-error", "; ".join(f"{k}: {v}" for k, v in data.items()))
-            return calendar.to_ical()
         host = getattr(settings, "ICS_UID_DOMAIN", "dipping-calendar")
         stamp = datetime.now(UTC)
-        for item in data["results"]:
+        for item in _events(data):
             event = Event()
             event.add("uid", f"event-{item['id']}@{host}")
             event.add("dtstamp", stamp)
@@ -121,6 +111,16 @@ class ICalendarRenderer(BaseRenderer):
             event.add("categories", [item["country"], item["kind"]])
             calendar.add_component(event)
         return calendar.to_ical()
+
+
+def _events(data: dict | None) -> list[dict]:
+    """The events to export: a list page's results, or the one event of a detail.
+
+    Error bodies never get here: the view renders them as JSON whatever the format.
+    """
+    if not data:
+        return []
+    return data.get("results", [data])
 
 
 def _summary(item: dict) -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.models import FIGURE_FIELDS
@@ -19,6 +20,15 @@ EVENT_COLUMNS = [
     "scheduled_at", "importance", "status", "source_url", "first_seen_at", "updated_at",
     *(f"{name}{part}" for name in FIGURE_FIELDS for part in ("", "_value", "_unit")),
 ]  # fmt: skip
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\d{2}:\d{2}:\d{2}$", "example": "12:30:00"}
+)
+class ClockTimeField(serializers.TimeField):
+    """A wall-clock time, HH:MM:SS. Documented as a pattern, not ``format: time``:
+    JSON Schema's "time" is RFC 3339's full-time, which must carry an offset, and
+    the zone here is stated by the field (UTC, or ``local.tz``)."""
 
 
 class FigureSerializer(serializers.Serializer):
@@ -34,7 +44,7 @@ class FigureSerializer(serializers.Serializer):
 class LocalTimeSerializer(serializers.Serializer):
     tz = serializers.CharField()
     date = serializers.DateField()
-    time = serializers.TimeField(allow_null=True)
+    time = ClockTimeField(allow_null=True)
     datetime = serializers.DateTimeField(allow_null=True)
 
 
@@ -52,9 +62,7 @@ class EventSerializer(serializers.Serializer):
     )
     currency = serializers.CharField(help_text="ISO 4217; empty for global events.")
     date = serializers.DateField(help_text="UTC date.")
-    time = serializers.TimeField(
-        allow_null=True, help_text="UTC time; null without one."
-    )
+    time = ClockTimeField(allow_null=True, help_text="UTC time; null without one.")
     datetime = serializers.DateTimeField(
         allow_null=True, help_text="UTC instant (ISO 8601); null without a clock time."
     )
@@ -87,6 +95,12 @@ class EventSerializer(serializers.Serializer):
 
     def to_representation(self, row: dict) -> dict:
         return event_json(row, self.tz)
+
+
+@extend_schema_serializer(many=False)  # the list action returns one page object
+class EventPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="Next page, or null.")
+    results = EventSerializer(many=True)
 
 
 class RevisionSerializer(serializers.Serializer):

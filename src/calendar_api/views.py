@@ -4,7 +4,7 @@ import hashlib
 import os
 import socket
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,20 +17,21 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calendar_api.filters import EventFilterSet
+from calendar_api.filters import EventFilterSet, lookup_zone
 from calendar_api.pagination import KeysetPagination
 from calendar_api.renderers import CSVRenderer, FastJSONRenderer, ICalendarRenderer
 from calendar_api.serializers import (
     EVENT_COLUMNS,
     CountrySerializer,
     EventDetailSerializer,
+    EventPageSerializer,
     EventSerializer,
     HealthSerializer,
     SourceSerializer,
@@ -49,6 +50,27 @@ FORMAT_PARAMETER = OpenApiParameter(
     description="Response format: JSON (default), CSV, or an iCalendar feed (RFC 5545).",
 )
 
+ERROR_RESPONSE = OpenApiResponse(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "string"},
+            ]
+        },
+        "example": {"date_from": ["date_from is after date_to."]},
+    },
+    description="Invalid query: each key names a parameter, its value what is wrong.",
+)
+NOT_FOUND_RESPONSE = OpenApiResponse(
+    {"type": "object", "properties": {"detail": {"type": "string"}}},
+    description="No event with this id.",
+)
+NOT_MODIFIED_RESPONSE = OpenApiResponse(
+    description="Not modified: the If-None-Match ETag is current."
+)
+
 
 def data_version() -> datetime | None:
     """When any event last changed: rows are never deleted and every change (including
@@ -62,15 +84,9 @@ def parse_tz(request: Request) -> ZoneInfo | None:
     if not value:
         return None
     try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            {
-                "tz": [
-                    f"Unknown time zone {value!r}; use an IANA name such as Asia/Seoul."
-                ]
-            }
-        ) from None
+        return lookup_zone(value)
+    except ValueError as exc:
+        raise ValidationError({"tz": [str(exc)]}) from None
 
 
 class ConditionalMixin:
@@ -162,22 +178,16 @@ class EventViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                p["name"],
-                OpenApiTypes.STR if p["name"] == "cursor" else int,
-                description=p["description"],
-            )
+            OpenApiParameter(p["name"], p["schema"], description=p["description"])
             for p in KeysetPagination.schema_parameters()
         ],
-        responses=inline_serializer(
-            "PaginatedEventList",
-            {
-                "next": serializers.URLField(
-                    allow_null=True, help_text="Next page, or null."
-                ),
-                "results": EventSerializer(many=True),
-            },
-        ),
+        responses={
+            (200, "application/json"): EventPageSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/calendar"): OpenApiTypes.STR,
+            304: NOT_MODIFIED_RESPONSE,
+            (400, "application/json"): ERROR_RESPONSE,
+        },
     )
     def list(self, request: Request, *args, **kwargs) -> Response:
         # The cache and the 304 come first: only valid requests' 200s are ever cached,
@@ -222,7 +232,14 @@ class EventViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
                 "tz", OpenApiTypes.STR, description="IANA zone for `local`."
             )
         ],
-        responses=EventDetailSerializer,
+        responses={
+            (200, "application/json"): EventDetailSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/calendar"): OpenApiTypes.STR,
+            304: NOT_MODIFIED_RESPONSE,
+            (400, "application/json"): ERROR_RESPONSE,
+            (404, "application/json"): NOT_FOUND_RESPONSE,
+        },
     )
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         pk = int(kwargs["pk"])

@@ -1,6 +1,7 @@
 """Read vocabulary for calendar rows. Views and filters call these; they hold no SQL."""
 
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,11 +48,15 @@ class EventQuerySet(models.QuerySet):
 
         timed = Q(time__isnull=False)
         untimed = Q(time__isnull=True)
+        # At the ends of the calendar (year 1, year 9999) the local day's bound falls
+        # outside what datetime can hold: there is then no bound on that side.
         if start is not None:
-            timed &= Q(scheduled_at__gte=local_midnight(start, tz))
+            with suppress(OverflowError):
+                timed &= Q(scheduled_at__gte=local_midnight(start, tz))
             untimed &= Q(date__gte=start)
         if end is not None:
-            timed &= Q(scheduled_at__lt=local_midnight(end + timedelta(days=1), tz))
+            with suppress(OverflowError):
+                timed &= Q(scheduled_at__lt=local_midnight(end + timedelta(days=1), tz))
             untimed &= Q(date__lte=end)
         return self.filter(timed | untimed)
 

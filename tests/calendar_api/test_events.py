@@ -202,6 +202,15 @@ def test_tz_day_boundaries_across_dst_changes(
         ({"date": "2026-06-05", "date_to": "2026-06-06"}, "date", "not both"),
         ({"tz": "Mars/Olympus"}, "tz", "Unknown time zone"),
         ({"tz": "../../etc/passwd"}, "tz", "Unknown time zone"),
+        # ZoneInfo itself fails on these with OSError (a directory, a name too long).
+        ({"tz": "America"}, "tz", "Unknown time zone"),
+        ({"tz": "x" * 1000}, "tz", "Unknown time zone"),
+        # Before year 1 once in UTC.
+        (
+            {"updated_since": "0001-01-01T00:00:00+05:00"},
+            "updated_since",
+            "out of range",
+        ),
         ({"country": "XX"}, "country", "Unknown country code(s): XX"),
         ({"country": "USA"}, "country", "Unknown country code(s): USA"),
         ({"currency": "DOLLARS"}, "currency", "Not ISO 4217"),
@@ -349,6 +358,45 @@ def test_ics_all_day_events_are_dates(api_client, week):
         get(api_client, format="ics", status="cancelled").content
     )
     assert str(cancelled.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+
+
+def test_one_event_exports_as_csv_and_ics(api_client, week):
+    url = f"{URL}{week['nfp'].pk}/"
+    rows = list(
+        csv.DictReader(io.StringIO(get(api_client, url, format="csv").content.decode()))
+    )
+    assert [(row["id"], row["event_name"], row["actual"]) for row in rows] == [
+        (str(week["nfp"].pk), "Nonfarm Payrolls", "139K")
+    ]
+    (event,) = Calendar.from_ical(get(api_client, url, format="ics").content).walk(
+        "VEVENT"
+    )
+    assert str(event["UID"]).startswith(f"event-{week['nfp'].pk}@")
+
+
+def test_updated_since_takes_any_iso_offset(api_client, week):
+    # ISO 8601 allows offsets up to 23:59; PostgreSQL refuses past 15:59 (it is
+    # converted to UTC before the query).
+    response = get(api_client, updated_since="2000-01-01T06:25:23+18:42")
+    assert len(names(response)) == len(week)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date": "0001-01-01", "tz": "Asia/Seoul"},
+        {"date": "9999-12-31", "tz": "America/New_York"},
+        {
+            "date_from": "2026-06-04",
+            "date_to": "9999-12-31",
+            "tz": "Pacific/Kiritimati",
+        },
+    ],
+)
+def test_day_filters_reach_the_ends_of_the_calendar(api_client, week, params):
+    """A local day at year 1 or 9999 has a UTC bound datetime cannot hold: no bound."""
+    found = names(get(api_client, **params))
+    assert ("Nonfarm Payrolls" in found) == ("date_to" in params)
 
 
 def test_errors_are_json_even_for_exports(api_client):
