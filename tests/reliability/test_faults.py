@@ -16,7 +16,9 @@ from scheduler import jobs
 from tests.conftest import HANG, fixture_bytes
 from tests.reliability.conftest import table_checksum
 
-pytestmark = pytest.mark.django_db
+# The job functions close the connection around a run (as in the scheduler), which a
+# test wrapped in a transaction would not survive: these tests commit for real.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CALENDAR = fixture_bytes("fred/fred_releases_calendar_2025-07-02.json")
 OK = (200, {"Content-Type": "application/json"}, CALENDAR)
