@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from icalendar import Calendar
 
 from calendar_api.serializers import EventDetailSerializer, EventSerializer
@@ -532,22 +533,40 @@ def test_any_change_invalidates_the_etag(api_client, week):
 # ------------------------------------------------------------------------------
 
 
-def test_anonymous_throttling_from_settings(api_client, week, settings):
+@pytest.fixture
+def anon_rate(monkeypatch):
+    """Set the anonymous rate (API_THROTTLE_ANON is read once, at import)."""
     from django.core.cache import cache
     from rest_framework.settings import api_settings
     from rest_framework.throttling import AnonRateThrottle
 
+    def set_rate(rate: str) -> None:
+        rates = {**api_settings.DEFAULT_THROTTLE_RATES, "anon": rate}
+        monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", rates)
+
     cache.clear()
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "3/min"}
-    original = AnonRateThrottle.THROTTLE_RATES
-    AnonRateThrottle.THROTTLE_RATES = rates
-    try:
-        statuses = [get(api_client).status_code for _ in range(4)]
-    finally:
-        AnonRateThrottle.THROTTLE_RATES = original
-        cache.clear()
-    assert statuses == [200, 200, 200, 429]
+    yield set_rate
+    cache.clear()
+
+
+def test_anonymous_throttling_from_settings(api_client, week, anon_rate):
     assert all(get(api_client).status_code == 200 for _ in range(5)), "off by default"
+    anon_rate("3/min")
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, 10, tzinfo=UTC), tick=False):
+        statuses = [get(api_client).status_code for _ in range(4)]
+        refused = get(api_client)
+    assert statuses == [200, 200, 200, 429]
+    # Retry-After: the rest of the window (fixed minute windows: 12:00:10 -> 12:01).
+    assert refused["Retry-After"] == "50"
+    assert "throttled" in refused.json()["detail"].lower()
+
+
+def test_the_throttle_window_resets(api_client, week, anon_rate):
+    anon_rate("2/min")
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, 59, tzinfo=UTC), tick=False):
+        assert [get(api_client).status_code for _ in range(3)] == [200, 200, 429]
+    with time_machine.travel(datetime(2026, 6, 1, 12, 1, 0, tzinfo=UTC), tick=False):
+        assert [get(api_client).status_code for _ in range(3)] == [200, 200, 429]
 
 
 # RESPONSE CACHE

@@ -8,6 +8,7 @@ Redis and reads which worker answered each request from the access log.
 
 import os
 import re
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from tests.reliability.live import gunicorn, service_env
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
 LIMIT = 10
+RATE = f"{LIMIT}/hour"  # counted in fixed windows: see away_from_a_window_edge()
 REQUESTS = 40
 WORKERS = 3
 ACCESS = re.compile(r"pid=(\d+) method=GET path=\"/api/events/\".* status=(\d{3})")
@@ -56,6 +58,13 @@ def hammer(server, forged_ips: bool) -> Counter:
         return Counter(pool.map(one, range(REQUESTS)))
 
 
+def away_from_a_window_edge(seconds: int = 3600, margin: float = 30) -> None:
+    """The throttle counts in fixed windows; a run must not straddle two of them."""
+    left = seconds - time.time() % seconds
+    if left < margin:
+        time.sleep(left + 0.5)
+
+
 def served_by(log_text: str) -> dict[str, Counter]:
     workers: dict[str, Counter] = {}
     for pid, status in ACCESS.findall(log_text):
@@ -72,10 +81,11 @@ def test_throttle_is_shared_by_all_workers_through_redis(
     client.flushdb()
     env = service_env(
         seeded_database,
-        API_THROTTLE_ANON=f"{LIMIT}/minute",
+        API_THROTTLE_ANON=RATE,
         CACHE_URL=REDIS_URL,
     )
     with gunicorn(env, tmp_path / "redis.log", workers=WORKERS, threads=1) as server:
+        away_from_a_window_edge()
         statuses = hammer(server, forged_ips=True)
         workers = served_by(server.proc.output())
     client.flushdb()
@@ -85,7 +95,7 @@ def test_throttle_is_shared_by_all_workers_through_redis(
     report(
         "Security",
         "throttling across gunicorn workers (Redis)",
-        tried=f"{REQUESTS} requests from 8 threads to {WORKERS} gunicorn workers, limit {LIMIT}/minute, "
+        tried=f"{REQUESTS} requests from 8 threads to {WORKERS} gunicorn workers, limit {RATE}, "
         "CACHE_URL=redis://127.0.0.1:6379; half of them forge a different X-Forwarded-For",
         showed=f"exactly {statuses[200]} x 200 and {statuses[429]} x 429 although "
         f"{len(workers)} worker processes answered; forged headers gained nothing",
@@ -100,8 +110,9 @@ def test_without_a_shared_cache_each_worker_counts_alone(
     seeded_database, tmp_path, report
 ):
     """Why CACHE_URL matters: the same run on the local-memory cache lets more through."""
-    env = service_env(seeded_database, API_THROTTLE_ANON=f"{LIMIT}/minute")
+    env = service_env(seeded_database, API_THROTTLE_ANON=RATE)
     with gunicorn(env, tmp_path / "locmem.log", workers=WORKERS, threads=1) as server:
+        away_from_a_window_edge()
         statuses = hammer(server, forged_ips=False)
         workers = served_by(server.proc.output())
 
