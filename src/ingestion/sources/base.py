@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import ClassVar
 
+import lxml.html
 import requests
 
 from core.sources import SourceInfo, register_source_info
@@ -34,6 +35,17 @@ def load_json(source: str, body: bytes, what: str = "calendar JSON") -> object:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"{source}: {what} is malformed: {exc}") from None
+
+
+# libxml2 stops at a text node over 10 MB unless huge_tree is on, and *recovers*: the
+# rows after it are dropped without an error. For HTML (no entities to expand) the
+# limit buys nothing; the payload is already in memory. Feed XML keeps the limit.
+_HTML_PARSER = lxml.html.HTMLParser(huge_tree=True)
+
+
+def parse_html(text: str) -> lxml.html.HtmlElement:
+    """An HTML fragment's tree, without libxml2's silent cut at 10 MB text nodes."""
+    return lxml.html.fromstring(text, parser=_HTML_PARSER)
 
 
 def check_not_blocked(source: str, body: bytes, status: int | None = None) -> None:

@@ -160,7 +160,7 @@ def _finish(rows: list[Row | Skip], *, feed: bool) -> ParsedPayload:
             continue
         try:
             when = _place(row)
-        except InvalidRow as exc:
+        except (InvalidRow, OverflowError) as exc:
             parsed.skipped.append(Skip(str(exc), row.fields.get("event_name", "")))
             continue
         base = (
@@ -173,7 +173,19 @@ def _finish(rows: list[Row | Skip], *, feed: bool) -> ParsedPayload:
 
     for (day, currency, slug), group in placed.items():
         group.sort(key=lambda item: (item[0], item[1]))
-        for ordinal, (_order, _index, row, when) in enumerate(group, start=1):
+        seen: set[tuple] = set()
+        ordinal = 0
+        for _order, _index, row, when in group:
+            # Two rows alike in every field are one event listed twice, not two
+            # events: numbering the second would invent an occurrence.
+            twin = (row.instant, row.label, tuple(sorted(row.fields.items())))
+            if twin in seen:
+                parsed.skipped.append(
+                    Skip("duplicate of an earlier row", row.fields["event_name"])
+                )
+                continue
+            seen.add(twin)
+            ordinal += 1
             suffix = "" if ordinal == 1 else f"-{ordinal}"
             external_id = f"{day:%Y%m%d}-{currency}-{slug[:90]}{suffix}"
             try:
@@ -341,7 +353,7 @@ def _feed_row(record: Mapping[str, Any], instant_from: str) -> Row | Skip:
             instant, label = _iso_instant(clean_text(record.get("date"))), ""
         else:
             instant, label = _feed_instant(record.get("date"), record.get("time"))
-    except (InvalidRow, ValueError) as exc:
+    except (InvalidRow, ValueError, OverflowError) as exc:
         return Skip(str(exc), clean_text(record.get("title")))
     return _row(
         title=record.get("title"),
@@ -372,7 +384,9 @@ def _xml_rows(body: bytes) -> Iterator[Row | Skip]:
     try:
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError as exc:
-        raise PayloadError(f"forexfactory: feed XML is malformed: {exc}") from None
+        # libxml2 quotes the offending line after a newline: keep the message one line.
+        detail = " ".join(str(exc).split())
+        raise PayloadError(f"forexfactory: feed XML is malformed: {detail}") from None
     if root.tag != "weeklyevents":
         raise PayloadError(
             f"forexfactory: XML root is <{root.tag}>, not <weeklyevents>"
@@ -394,14 +408,29 @@ def _csv_rows(body: bytes) -> Iterator[Row | Skip]:
         raise PayloadError(
             f"forexfactory: CSV header {reader.fieldnames} lacks {_CSV_HEADER}"
         )
-    count = 0
-    for record in reader:
-        count += 1
+    try:
+        records = list(reader)
+    except csv.Error as exc:  # e.g. a field over csv's 128 KiB limit
+        raise PayloadError(f"forexfactory: feed CSV is malformed: {exc}") from None
+    if not records:
+        raise PayloadError("forexfactory: feed CSV lists no events")
+    width = len(reader.fieldnames)
+    for number, record in enumerate(records, start=1):
+        # DictReader fills the columns a short line lacks with None. The feed has no
+        # end marker, so a short *last* line is how a cut-off download shows; reading
+        # on would take the week as complete and cancel every event after the cut.
+        present = sum(value is not None for key, value in record.items() if key)
+        if present < width:
+            if number == len(records):
+                raise PayloadError(
+                    f"forexfactory: feed CSV is truncated: its last line has "
+                    f"{present} of {width} columns"
+                )
+            yield Skip(f"line has {present} of {width} columns", str(record)[:80])
+            continue
         yield _feed_row(
             {key.lower(): value for key, value in record.items() if key}, "gmt"
         )
-    if count == 0:
-        raise PayloadError("forexfactory: feed CSV lists no events")
 
 
 # CALENDAR PAGE

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 
-import lxml.html
 import requests
 
 from core.models import TimePrecision
@@ -26,6 +25,7 @@ from ingestion.sources.base import (
     Source,
     check_not_blocked,
     load_json,
+    parse_html,
     register,
 )
 
@@ -72,11 +72,12 @@ class Fred(Source):
             raise PayloadError(f"{self.name}: calendar JSON has no 'pager' table")
         if not data["pager"].strip():
             raise PayloadError(f"{self.name}: calendar JSON has an empty 'pager' table")
-        tree = lxml.html.fromstring(data["pager"])
+        tree = parse_html(data["pager"])
         parsed = ParsedPayload()
         day: date | None = None
         clock = ""
         seen: Counter[tuple[str, date]] = Counter()
+        listed: set[tuple[str, date, str, str]] = set()
         days: list[date] = []
         for row in tree.xpath(ROWS):
             header = row.xpath(DAY_HEADER)
@@ -101,11 +102,14 @@ class Fred(Source):
                     raise InvalidRow("release listed before any day header")
                 match = _RID.search(link[0].get("href", ""))
                 rid = match.group(1) if match else ""
+                if (rid, day, clock, name) in listed:
+                    raise InvalidRow("duplicate of an earlier row")
+                listed.add((rid, day, clock, name))
                 seen[(rid, day)] += 1
                 parsed.records.append(
                     self._record(name, rid, day, clock, seen[(rid, day)])
                 )
-            except InvalidRow as exc:
+            except (InvalidRow, OverflowError) as exc:
                 parsed.skipped.append(Skip(str(exc), name))
         parsed.window = _covered_utc_days(days)
         return parsed

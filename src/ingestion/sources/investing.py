@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import lxml.html
 import requests
 
 from core.models import EventKind, TimePrecision
@@ -39,6 +38,7 @@ from ingestion.sources.base import (
     Source,
     check_not_blocked,
     load_json,
+    parse_html,
     register,
 )
 
@@ -160,7 +160,7 @@ def _parse_ajax(body: bytes) -> ParsedPayload:
     html = data["data"].strip()
     if not html:
         raise PayloadError("investing: calendar JSON has empty 'data'")
-    tree = lxml.html.fromstring(f"<table>{html}</table>")
+    tree = parse_html(f"<table>{html}</table>")
     if tree.xpath(NO_RESULTS):
         return parsed  # a real "no events" answer: the last page of a range
     category = _single(params.get("category"))
@@ -170,7 +170,7 @@ def _parse_ajax(body: bytes) -> ParsedPayload:
             continue
         try:
             parsed.records.append(_ajax_record(row, row_id, offset, category))
-        except InvalidRow as exc:
+        except (InvalidRow, OverflowError) as exc:
             parsed.skipped.append(Skip(str(exc), row_id))
     parsed.window = _ajax_window(data, params, offset)
     return parsed
@@ -300,8 +300,13 @@ def _parse_page(raw: bytes) -> ParsedPayload:
         by_date = data["props"]["pageProps"]["state"]["economicCalendarStore"][
             "calendarEventsByDate"
         ]
+    except UnicodeDecodeError:
+        raise PayloadError("investing: page data is not UTF-8") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise PayloadError(f"investing: page data has no calendar ({exc!r})") from None
+        raise PayloadError(
+            f"investing: page data has no calendar ({exc.__class__.__name__}: "
+            f"{str(exc)[:120]})"
+        ) from None
     if not isinstance(by_date, dict):
         raise PayloadError("investing: page calendarEventsByDate is not an object")
     parsed = ParsedPayload()
@@ -309,7 +314,14 @@ def _parse_page(raw: bytes) -> ParsedPayload:
         for event in events if isinstance(events, list) else []:
             try:
                 parsed.records.append(_page_record(day, event))
-            except (InvalidRow, KeyError, TypeError, AttributeError) as exc:
+            # ValueError: importance or day unreadable; OverflowError: year 1 or 9999.
+            except (
+                ValueError,
+                OverflowError,
+                KeyError,
+                TypeError,
+                AttributeError,
+            ) as exc:
                 excerpt = (
                     event.get("event", "")
                     if isinstance(event, dict)

@@ -89,7 +89,7 @@ class TradingEconomics(Source):
                 if not isinstance(item, dict):
                     raise InvalidRow("calendar item is not an object")
                 parsed.records.append(_record(item))
-            except InvalidRow as exc:
+            except (InvalidRow, OverflowError) as exc:  # Overflow: year 1 or 9999
                 excerpt = (
                     clean_text(item.get("Event"))
                     if isinstance(item, dict)
