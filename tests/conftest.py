@@ -60,7 +60,8 @@ def scripted_server():
     and timeout tests need a real (loopback) server for urllib3 to sleep and wait on.
     ``start(script)`` returns the server's URL and the list of request times it fills;
     the last answer repeats once the script runs out; ``HANG`` holds the connection
-    open in silence for 30 s.
+    open in silence for 30 s. A script's own Content-Length is sent as given (a body
+    shorter than it is a download cut off mid-way).
     """
     servers = []
 
@@ -81,7 +82,8 @@ def scripted_server():
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                if "Content-Length" not in headers:  # a script may lie about it
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 

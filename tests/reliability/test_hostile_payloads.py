@@ -415,10 +415,9 @@ def test_a_truncated_page_either_fails_or_holds_every_event(name, stored, report
     )
 
 
-def test_a_csv_cut_between_two_rows_is_the_one_undetectable_truncation():
-    # Documented limit: the CSV feed has no end marker, so a file cut exactly at a line
-    # break is a shorter but well-formed week. Over HTTP the Content-Length check
-    # catches it (requests/urllib3 raise on a short body); a cut inside a row fails.
+def test_a_csv_file_cut_between_two_rows_is_the_one_undetectable_truncation():
+    # Documented limit: the CSV feed has no end marker, so a *file* cut exactly at a
+    # line break is a shorter but well-formed week. A cut inside a row fails.
     entry = BY_NAME["forexfactory feed CSV"]
     lines = entry.body.split(b"\n")
     inside_a_row = b"\n".join(lines[:20]) + b"\n" + lines[20][:12]
@@ -426,6 +425,37 @@ def test_a_csv_cut_between_two_rows_is_the_one_undetectable_truncation():
         get_source("forexfactory").parse(inside_a_row)
     parsed = get_source("forexfactory").parse(b"\n".join(lines[:20]))
     assert len(parsed.records) == 19
+
+
+def test_a_download_cut_between_two_rows_fails_on_its_content_length(
+    scripted_server, monkeypatch, settings, stored, report
+):
+    # Over HTTP the same cut is caught: the body is shorter than its Content-Length.
+    settings.INGESTION_RETRIES = 0
+    settings.FOREXFACTORY_PAGE_ENABLED = False
+    settings.FOREXFACTORY_FEED_FORMAT = "csv"
+    body = BY_NAME["forexfactory feed CSV"].body
+    cut = body[: body.index(b"\n", len(body) // 2)]
+    url, seen = scripted_server(
+        [(200, {"Content-Type": "text/csv", "Content-Length": str(len(body))}, cut)]
+    )
+    monkeypatch.setattr(
+        "ingestion.sources.forexfactory.FEED_URL", url + "thisweek.{format}"
+    )
+    with pytest.raises(IngestionError, match="fetching .* failed") as caught:
+        ingest_source("forexfactory", http=build_session(), trigger="test")
+    assert "IncompleteRead" in str(caught.value)
+    assert IngestionRun.objects.latest("pk").status == "failed"
+    assert table_checksum() == stored
+    report(
+        "Bad input",
+        "forexfactory feed CSV: download cut at a line break",
+        tried="a loopback server sends half the CSV under the full Content-Length",
+        showed=f"failed run: {caught.value}"[:160],
+        requests=len(seen),
+        failures=0,
+        rows_lost=0,
+    )
 
 
 # ABSURD ROWS: each is one counted skip, the rest of the payload lands
