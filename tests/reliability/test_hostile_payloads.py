@@ -442,7 +442,7 @@ def test_a_download_cut_between_two_rows_fails_on_its_content_length(
     monkeypatch.setattr(
         "ingestion.sources.forexfactory.FEED_URL", url + "thisweek.{format}"
     )
-    with pytest.raises(IngestionError, match="fetching .* failed") as caught:
+    with pytest.raises(IngestionError, match=r"fetching .* failed") as caught:
         ingest_source("forexfactory", http=build_session(), trigger="test")
     assert "IncompleteRead" in str(caught.value)
     assert IngestionRun.objects.latest("pk").status == "failed"
