@@ -25,7 +25,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "reliability.md"
-AREAS = ("Bad input", "Faults", "Concurrency", "Security")
+AREAS = ("Bad input", "Hostile payloads", "Faults", "Concurrency", "Security")
+# Hostile-payload checks are named "<entry point>: <case>"; the report opens their
+# section with a matrix of outcomes, read from the start of what each check showed.
+MATRIX_AREA = "Hostile payloads"
+OUTCOME_WORDS = (
+    ("blocked by the source", "blocked"),
+    ("payload refused", "refused"),
+    ("run succeeded", "1 skip"),
+    ("read as JSON", "read, no change"),
+    ("either fails or", "error or whole"),
+    ("failed", "error"),
+)
 
 
 def main() -> int:
@@ -127,9 +138,10 @@ def render(records: list[dict], summary: str, seconds: float) -> str:
         rows = [record for record in records if record["area"] == area]
         if not rows:
             continue
+        lines += [f"## {area}", ""]
+        if area == MATRIX_AREA:
+            lines += _matrix(rows)
         lines += [
-            f"## {area}",
-            "",
             "| check | what it tried | what it showed | requests | failures | rows lost | result |",
             "| --- | --- | --- | ---: | ---: | ---: | --- |",
         ]
@@ -150,6 +162,39 @@ def render(records: list[dict], summary: str, seconds: float) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _outcome(record: dict) -> str:
+    word = next(
+        (short for marker, short in OUTCOME_WORDS if marker in record["showed"]), "?"
+    )
+    return word if record["outcome"] == "passed" else f"**{record['outcome']}**"
+
+
+def _matrix(records: list[dict]) -> list[str]:
+    """Case x entry point, each cell the outcome: the whole attack surface at a glance."""
+    cells: dict[tuple[str, str], str] = {}
+    entries: list[str] = []
+    cases: list[str] = []
+    for record in records:
+        entry, _, case = record["check"].partition(": ")
+        cells[case, entry] = _outcome(record)
+        entries += [entry] if entry not in entries else []
+        cases += [case] if case not in cases else []
+    entries.sort(key=lambda name: ("over HTTP" in name, name))
+    lines = [
+        "Every stored event and revision is checksummed before and after each failed",
+        "run: `error` and `blocked` runs failed with a message naming the source and",
+        "changed nothing; `1 skip` runs kept every other row and counted the bad one;",
+        "`refused` is a parser's size limit failing the payload whole.",
+        "",
+        "| case | " + " | ".join(entries) + " |",
+        "| --- |" + " --- |" * len(entries),
+    ]
+    for case in cases:
+        row = [cells.get((case, entry), "") for entry in entries]
+        lines.append(f"| {_cell(case)} | " + " | ".join(row) + " |")
+    return [*lines, ""]
 
 
 if __name__ == "__main__":
