@@ -34,6 +34,7 @@ OUTCOME_WORDS = (
     ("payload refused", "refused"),
     ("run succeeded", "1 skip"),
     ("read as JSON", "read, no change"),
+    ("read: the title was stored", "read as declared"),
     ("either fails or", "error or whole"),
     ("failed", "error"),
 )
