@@ -113,7 +113,9 @@ def html_rows(fragment_of: Callable, xpath: str, rebuild: Callable):
         found = table.xpath(xpath)
 
         def dump():
-            html = "".join(lxml.html.tostring(child, encoding="unicode") for child in table)
+            html = "".join(
+                lxml.html.tostring(child, encoding="unicode") for child in table
+            )
             rebuild(data, html)
             return dump_json(data)
 
