@@ -36,6 +36,9 @@ from tests.reliability.conftest import table_checksum
 pytestmark = pytest.mark.django_db
 AREA = "Hostile payloads"  # its own section of docs/reliability.md
 
+# Where each page embeds its JSON (the same patterns the parsers look for).
+FF_PAGE_STATE = rb"calendarComponentStates\[\d+\]\s*=\s*\{\s*days\s*:\s*"
+NEXT_DATA = rb'<script id="__NEXT_DATA__" type="application/json"[^>]*>'
 HUGE_TITLE = "Nonfarm Payrolls " + "X" * (10 * 1024 * 1024)
 CHALLENGE = fixture_bytes(
     "investing_page/investing_cloudflare_challenge_giant-shoulder.html"
@@ -73,9 +76,9 @@ def dump_json(data) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
 
 
-def json_rows(body: bytes, path: Callable[[object], list] = lambda data: data):
+def json_rows(body: bytes):
     data = json.loads(body)
-    return path(data), lambda: dump_json(data)
+    return data, lambda: dump_json(data)
 
 
 def embedded_json_rows(pattern: bytes, path: Callable[[object], list]):
@@ -223,9 +226,7 @@ ENTRIES = [
         fixture_bytes(
             "forexfactory_html/ff_calendar_page_2026-06-07_week_tobigom.html"
         ),
-        embedded_json_rows(
-            rb"calendarComponentStates\[\d+\]\s*=\s*\{\s*days\s*:\s*", ff_page_events
-        ),
+        embedded_json_rows(FF_PAGE_STATE, ff_page_events),
         set_key("name"),
         lambda row: row.update(dateline=253_402_200_000),  # 9999-12-31
         set_key("impactName"),
@@ -257,7 +258,7 @@ ENTRIES = [
             "investing_page/investing_econcal_nextjs_2026-06-04_tobigom.html"
         ),
         embedded_json_rows(
-            rb'<script id="__NEXT_DATA__" type="application/json"[^>]*>',
+            NEXT_DATA,
             investing_days,
         ),
         set_key("event"),
@@ -596,7 +597,7 @@ def duplicate_in_container(entry: Entry) -> bytes:
     match entry.name:
         case "forexfactory calendar page":
             path = lambda days: days[1]["events"]  # noqa: E731
-            pattern = rb"calendarComponentStates\[\d+\]\s*=\s*\{\s*days\s*:\s*"
+            pattern = FF_PAGE_STATE
         case _:
             path = lambda data: next(  # noqa: E731
                 events
@@ -605,7 +606,7 @@ def duplicate_in_container(entry: Entry) -> bytes:
                 ]["calendarEventsByDate"].values()
                 if len(events) > 2
             )
-            pattern = rb'<script id="__NEXT_DATA__" type="application/json"[^>]*>'
+            pattern = NEXT_DATA
     rows, dump = embedded_json_rows(pattern, path)(entry.body)
     rows.insert(2, copy.deepcopy(rows[1]))
     return dump()
