@@ -26,18 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "reliability.md"
 AREAS = ("Bad input", "Hostile payloads", "Faults", "Concurrency", "Security")
-# Hostile-payload checks are named "<entry point>: <case>"; the report opens their
-# section with a matrix of outcomes, read from the start of what each check showed.
+# Hostile-payload checks are named "<entry point>: <case>" and record a one-word
+# verdict; the report opens their section with a matrix of those verdicts.
 MATRIX_AREA = "Hostile payloads"
-OUTCOME_WORDS = (
-    ("blocked by the source", "blocked"),
-    ("payload refused", "refused"),
-    ("run succeeded", "1 skip"),
-    ("read as JSON", "read, no change"),
-    ("read: the title was stored", "read as declared"),
-    ("either fails or", "error or whole"),
-    ("failed", "error"),
-)
 
 
 def main() -> int:
@@ -166,10 +157,9 @@ def render(records: list[dict], summary: str, seconds: float) -> str:
 
 
 def _outcome(record: dict) -> str:
-    word = next(
-        (short for marker, short in OUTCOME_WORDS if marker in record["showed"]), "?"
-    )
-    return word if record["outcome"] == "passed" else f"**{record['outcome']}**"
+    if record["outcome"] != "passed":
+        return f"**{record['outcome']}**"
+    return record.get("verdict") or "?"
 
 
 def _matrix(records: list[dict]) -> list[str]:

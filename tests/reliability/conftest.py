@@ -32,6 +32,8 @@ class Record:
     requests: int | None = None
     failures: int | None = None
     rows_lost: int | None = None
+    # A one-word result for summary tables ("error", "1 skip"...), when the check has one.
+    verdict: str | None = None
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -47,8 +49,8 @@ def report(request):
     records: list[Record] = []
     started = time.monotonic()
 
-    def record(area: str, check: str, *, tried: str, showed: str, **numbers) -> None:
-        records.append(Record(area, check, tried, showed, **numbers))
+    def record(area: str, check: str, *, tried: str, showed: str, **extra) -> None:
+        records.append(Record(area, check, tried, showed, **extra))
 
     yield record
 

@@ -363,17 +363,20 @@ def test_a_damaged_payload_fails_cleanly(entry, damage, stored, report):
         assert run.created == 0
         assert table_checksum() == stored
         outcome = "read as JSON (RFC 8259 allows UTF-16); nothing changed"
+        verdict = "read, no change"
     else:
         errors = [failed_cleanly(entry.source, body, stored) for body in bodies]
         if damage == "a Cloudflare challenge page":
             assert all(isinstance(error, SourceBlocked) for error in errors)
             assert "blocked by the source" in str(errors[0])
         outcome = f"failed: {errors[0]}"
+        verdict = "blocked" if isinstance(errors[0], SourceBlocked) else "error"
     report(
         AREA,
         f"{entry.name}: {damage}",
         tried=f"ingest the payload ({damage}) over stored sample data",
         showed=outcome[:160],
+        verdict=verdict,
         requests=len(bodies),
         failures=0,
         rows_lost=0,
@@ -391,6 +394,7 @@ def test_a_truncated_payload_fails_cleanly(entry, stored, report):
         f"{entry.name}: truncated at 10/50/90 %",
         tried="ingest the payload cut short at three points over stored sample data",
         showed=f"3 failed runs, e.g. {errors[1]}"[:160],
+        verdict="error",
         requests=3,
         failures=0,
         rows_lost=0,
@@ -422,6 +426,7 @@ def test_a_truncated_page_either_fails_or_holds_every_event(name, stored, report
             if set(outcomes) == {"error"}
             else f"{', '.join(outcomes)}: a cut page either fails or its state was whole"
         ),
+        verdict="error" if set(outcomes) == {"error"} else "error or whole",
         requests=3,
         failures=0,
         rows_lost=0,
@@ -465,6 +470,7 @@ def test_a_download_cut_between_two_rows_fails_on_its_content_length(
         "forexfactory feed CSV: download cut at a line break",
         tried="a loopback server sends half the CSV under the full Content-Length",
         showed=f"failed run: {caught.value}"[:160],
+        verdict="error",
         requests=len(seen),
         failures=0,
         rows_lost=0,
@@ -502,15 +508,18 @@ def test_latin1_bytes_in_utf8_text_fail_cleanly_or_read_as_declared(
         ).values_list("event_name", flat=True)
         assert list(stored_name) == [LENIENT[entry.name]]
         showed = f"read: the title was stored as {LENIENT[entry.name]!r}"
+        verdict = "read as declared"
     else:
         error = failed_cleanly(entry.source, body, stored)
         assert "utf-8" in str(error).lower()
         showed = f"failed: {error}"
+        verdict = "error"
     report(
         AREA,
         f"{entry.name}: a Latin-1 byte in UTF-8 text",
         tried="ingest a real payload whose one title is encoded in Latin-1",
         showed=showed[:160],
+        verdict=verdict,
         requests=1,
         failures=0,
         rows_lost=0,
@@ -566,6 +575,7 @@ def test_an_absurd_row_is_one_counted_skip(entry, absurdity, stored, report):
         error = failed_cleanly(entry.source, body, stored)
         assert "malformed" in str(error)
         showed = f"payload refused: {error}"
+        verdict = "refused"
     else:
         run = ingest_from_bytes(entry.source, body)
         assert run.status == "succeeded", run.error
@@ -581,11 +591,13 @@ def test_an_absurd_row_is_one_counted_skip(entry, absurdity, stored, report):
             f"run succeeded: {run.skipped} row skipped and counted, "
             f"{run.fetched - run.skipped} rows kept"
         )
+        verdict = "1 skip"
     report(
         AREA,
         f"{entry.name}: {absurdity}",
         tried=f"ingest a real payload with one row given {absurdity}",
         showed=showed,
+        verdict=verdict,
         requests=1,
         failures=0,
         rows_lost=0,
@@ -657,6 +669,7 @@ def test_a_hostile_answer_over_http_fails_the_run_cleanly(
         f"{source} over HTTP: {answer}",
         tried="a crawl whose source answers this instead of data",
         showed=f"failed run: {run.error}"[:160],
+        verdict="blocked" if expected is SourceBlocked else "error",
         requests=len(responses.calls),
         failures=0,
         rows_lost=0,
