@@ -11,11 +11,12 @@ import re
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.processes import http_get
+from tests.processes import http_get, wait_until
 from tests.reliability.live import gunicorn, service_env
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
@@ -65,9 +66,23 @@ def away_from_a_window_edge(seconds: int = 3600, margin: float = 30) -> None:
         time.sleep(left + 0.5)
 
 
-def served_by(log_text: str) -> dict[str, Counter]:
+def served_by(read_log: Callable[[], str]) -> dict[str, Counter]:
+    """Which worker answered each request, from gunicorn's access log.
+
+    gunicorn writes a request's access line after the response has been sent, so the
+    client can hold its answer before the line is in the log. Every request gets exactly
+    one line: wait for all REQUESTS of them before counting.
+    """
+    lines: list[tuple[str, str]] = []
+
+    def complete() -> bool:
+        lines[:] = ACCESS.findall(read_log())
+        return len(lines) >= REQUESTS
+
+    wait_until(complete, timeout=60, what=f"{REQUESTS} access log lines")
+    assert len(lines) == REQUESTS, f"{len(lines)} access lines for {REQUESTS} requests"
     workers: dict[str, Counter] = {}
-    for pid, status in ACCESS.findall(log_text):
+    for pid, status in lines:
         workers.setdefault(pid, Counter())[int(status)] += 1
     return workers
 
@@ -85,12 +100,20 @@ def test_throttle_is_shared_by_all_workers_through_redis(
         CACHE_URL=REDIS_URL,
     )
     with gunicorn(env, tmp_path / "redis.log", workers=WORKERS, threads=1) as server:
-        away_from_a_window_edge()
-        statuses = hammer(server, forged_ips=True)
-        workers = served_by(server.proc.output())
+        # Which worker accepts a connection is the kernel's choice: on a busy machine
+        # one can take a whole round, which would prove nothing about sharing. Such a
+        # round is run again on a fresh count; the assertions hold for every round.
+        for _ in range(5):
+            client.flushdb()
+            away_from_a_window_edge()
+            offset = len(server.proc.output())
+            statuses = hammer(server, forged_ips=True)
+            workers = served_by(lambda start=offset: server.proc.output()[start:])
+            assert statuses == {200: LIMIT, 429: REQUESTS - LIMIT}, statuses
+            if len(workers) >= 2:
+                break
     client.flushdb()
 
-    assert statuses == {200: LIMIT, 429: REQUESTS - LIMIT}, statuses
     assert len(workers) >= 2, f"one worker served everything: {workers}"
     report(
         "Security",
@@ -114,7 +137,7 @@ def test_without_a_shared_cache_each_worker_counts_alone(
     with gunicorn(env, tmp_path / "locmem.log", workers=WORKERS, threads=1) as server:
         away_from_a_window_edge()
         statuses = hammer(server, forged_ips=False)
-        workers = served_by(server.proc.output())
+        workers = served_by(server.proc.output)
 
     # Each worker lets LIMIT through on its own count.
     expected = sum(min(count.total(), LIMIT) for count in workers.values())
