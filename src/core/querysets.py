@@ -64,3 +64,14 @@ class EventQuerySet(models.QuerySet):
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The UTC instant at which ``day`` starts in ``tz`` (DST-correct)."""
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+
+
+class OccurrenceQuerySet(EventQuerySet):
+    """Occurrences share the calendar vocabulary of source rows (days, countries...)."""
+
+    def for_indicator(self, slug: str) -> "OccurrenceQuerySet":
+        return self.filter(indicator_id=slug)
+
+    def listed_by(self, sources: Iterable[str]) -> "OccurrenceQuerySet":
+        """Occurrences at least one of ``sources`` lists."""
+        return self.filter(members__event__source__in=list(sources)).distinct()
