@@ -126,7 +126,7 @@ class Indicator(models.Model):
         choices=Importance.choices,
         null=True,
         blank=True,
-        help_text="The catalogue's level, else the latest occurrence's.",
+        help_text="The catalogue's level; used when no source gives one.",
     )
     description = models.TextField(blank=True, default="")
     catalogued = models.BooleanField(default=False)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from core.models import EventKind, TimePrecision
+from core.models import EventKind, Outcome, TimePrecision
 from ingestion.errors import InvalidRow
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -81,6 +81,7 @@ class EventRecord:
     previous: str = ""
     revised_previous: str = ""
     source_url: str = ""
+    source_outcome: str = ""  # the source's own better/worse mark on the actual
 
     def __post_init__(self) -> None:
         if not self.external_id:
@@ -105,6 +106,8 @@ class EventRecord:
             raise InvalidRow(f"importance {self.importance!r} is not 1, 2 or 3")
         if self.time_precision not in TimePrecision.values:
             raise InvalidRow(f"time precision {self.time_precision!r} is unknown")
+        if self.source_outcome and self.source_outcome not in Outcome.values:
+            raise InvalidRow(f"outcome {self.source_outcome!r} is unknown")
         if self.kind not in EventKind.values:
             raise InvalidRow(f"kind {self.kind!r} is unknown")
         if self.time_precision == TimePrecision.EXACT and self.time is None:

@@ -8,14 +8,18 @@
    slow or failing source never holds a transaction open.
 3. One transaction writes the data (``upsert_records``): new rows, changed rows, one
    ``EventRevision`` per changed published field, cancellations inside the windows the
-   payloads fully cover. Runs of one source are serialised with an advisory lock on
-   PostgreSQL (SQLite's IMMEDIATE transactions already serialise writers).
+   payloads fully cover; each row gets its indicator (``ingestion.indicators``) and the
+   occurrences of every (indicator, day) it touched are recomputed
+   (``ingestion.consolidation``). Writers are serialised with an advisory lock on
+   PostgreSQL, because occurrences are shared by sources (SQLite's IMMEDIATE
+   transactions already serialise writers).
 4. The run row gets its counts and "succeeded"; on any error the data transaction is
    rolled back, the run is saved "failed" with the message, and the error re-raised.
 """
 
 import logging
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,8 +38,10 @@ from core.models import (
     EventStatus,
     IngestionRun,
 )
+from ingestion.consolidation import Group, consolidate
 from ingestion.errors import IngestionError
 from ingestion.http import build_session
+from ingestion.indicators import IndicatorResolver, RowKey, sync_catalogue
 from ingestion.normalise import parse_figure
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources import Source, get_source
@@ -62,8 +68,10 @@ TRACKED_FIELDS = (
     "revised_previous",
     "source_url",
     "source_event_id",
+    "source_outcome",
 )
 _record_values = attrgetter(*TRACKED_FIELDS)
+_DATE = TRACKED_FIELDS.index("date")
 BATCH_SIZE = 2000
 # An unchanged row's last_seen_at is refreshed only when it is older than this, so an
 # immediate re-crawl of identical data writes nothing at all.
@@ -79,6 +87,8 @@ class UpsertResult:
     unchanged: int = 0
     cancelled: int = 0
     revisions: int = 0
+    # (indicator, date) groups whose occurrences must be recomputed.
+    groups: set[Group] = field(default_factory=set)
 
 
 @dataclass
@@ -262,14 +272,16 @@ def upsert_records(
     run: IngestionRun | None = None,
     now: datetime | None = None,
 ) -> UpsertResult:
-    """Insert new, update changed, leave unchanged rows alone; cancel what disappeared.
+    """Insert new, update changed, leave unchanged rows alone; cancel what disappeared;
+    then recompute the occurrences of what changed.
 
     Must run inside a transaction (``ingest_source`` opens it). Records with an
     external_id already seen in this call are ignored (the first one wins).
     Returns what was done.
     """
     now = now or timezone.now()
-    _lock_source(source)
+    _lock_writers()
+    resolver = prepare_indicators(run, now)
     incoming: dict[str, EventRecord] = {}
     for record in records:
         incoming.setdefault(record.external_id, record)
@@ -290,17 +302,21 @@ def upsert_records(
             row = existing.get(key)
             new_values = _record_values(record)
             status = _status_for(record)
+            indicator = resolver.resolve(_row_key(source, record))
             if row is None:
-                to_create.append(_row_values(source, record, status, now))
+                to_create.append(_row_values(source, record, status, indicator, now))
+                result.groups.add((indicator, record.date))
                 continue
-            event_id, old_status, stale = row[:3]
-            old_values = row[3:]
+            event_id, old_status, stale, old_indicator = row[:4]
+            old_values = row[4:]
             if old_values == new_values and old_status == status:
                 result.unchanged += 1
                 if stale:
                     stale_ids.append(event_id)
                 continue
-            to_update.append(_row_values(source, record, status, now))
+            to_update.append(_row_values(source, record, status, indicator, now))
+            result.groups.add((indicator, record.date))
+            result.groups.add((old_indicator, old_values[_DATE]))
             for name, old, new in zip(
                 TRACKED_FIELDS, old_values, new_values, strict=True
             ):
@@ -320,16 +336,86 @@ def upsert_records(
             pk__in=stale_ids[start : start + BATCH_SIZE]
         ).update(last_seen_at=now)
 
-    result.cancelled = _cancel_missing(source, windows, incoming, run, now, revisions)
+    result.cancelled = _cancel_missing(
+        source, windows, incoming, run, now, revisions, result.groups
+    )
     EventRevision.objects.bulk_create(revisions, batch_size=BATCH_SIZE)
     result.revisions = len(revisions)
+    consolidate(result.groups, run=run, now=now)
     return result
+
+
+def prepare_indicators(run: IngestionRun | None, now: datetime) -> IndicatorResolver:
+    """Bring the catalogue up to date and every stored row matched to it.
+
+    A changed catalogue re-matches every stored row; rows stored before indicators
+    existed (an upgraded install) are matched on first sight. Either way the
+    occurrences they touch are recomputed.
+    """
+    changed = sync_catalogue()
+    resolver = IndicatorResolver()
+    rows = EconomicEvent.objects.all()
+    if not changed:
+        rows = rows.filter(indicator__isnull=True)
+    groups = rematch(rows, resolver)
+    if groups:
+        consolidate(groups, run=run, now=now)
+    return resolver
+
+
+def rematch(rows, resolver: IndicatorResolver) -> set[Group]:
+    """Resolve ``rows`` again; returns the (indicator, date) groups that changed."""
+    groups: set[Group] = set()
+    columns = (
+        "id",
+        "source",
+        "country",
+        "currency",
+        "event_name",
+        "source_event_id",
+        "kind",
+        "indicator_id",
+        "date",
+    )
+    changes: dict[str, list[int]] = defaultdict(list)
+    for row in rows.values(*columns).iterator(chunk_size=BATCH_SIZE):
+        key = RowKey(
+            row["source"],
+            row["country"],
+            row["event_name"],
+            row["source_event_id"],
+            row["kind"],
+            row["currency"],
+        )
+        indicator = resolver.resolve(key)
+        if indicator != row["indicator_id"]:
+            changes[indicator].append(row["id"])
+            groups.add((indicator, row["date"]))
+            if row["indicator_id"]:
+                groups.add((row["indicator_id"], row["date"]))
+    for indicator, ids in changes.items():
+        for start in range(0, len(ids), BATCH_SIZE):
+            EconomicEvent.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).update(
+                indicator_id=indicator
+            )
+    return groups
+
+
+def _row_key(source: str, record: EventRecord) -> RowKey:
+    return RowKey(
+        source,
+        record.country,
+        record.event_name,
+        record.source_event_id,
+        record.kind,
+        record.currency,
+    )
 
 
 def _existing_rows(
     source: str, keys: list[str], stale_before: datetime
 ) -> dict[str, tuple]:
-    """{external_id: (id, status, last_seen_at is stale, *TRACKED_FIELDS)} of stored rows.
+    """{external_id: (id, status, last_seen_at is stale, indicator, *TRACKED_FIELDS)}.
 
     On PostgreSQL the keys travel as one array parameter: thousands of ``IN (%s, ...)``
     placeholders cost more to build than the query costs to run. Elsewhere the ORM
@@ -343,7 +429,7 @@ def _existing_rows(
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT external_id, id, status, last_seen_at < %s, {columns} "
+                f"SELECT external_id, id, status, last_seen_at < %s, indicator_id, {columns} "
                 f"FROM {quote(meta.db_table)} WHERE source = %s AND external_id = ANY(%s)",
                 [stale_before, source, keys],
             )
@@ -353,7 +439,9 @@ def _existing_rows(
         .annotate(
             stale=ExpressionWrapper(Q(last_seen_at__lt=stale_before), BooleanField())
         )
-        .values_list("external_id", "id", "status", "stale", *TRACKED_FIELDS)
+        .values_list(
+            "external_id", "id", "status", "stale", "indicator_id", *TRACKED_FIELDS
+        )
     )
     return {row[0]: row[1:] for row in rows}
 
@@ -365,6 +453,7 @@ def _cancel_missing(
     run: IngestionRun | None,
     now: datetime,
     revisions: list[EventRevision],
+    groups: set[Group],
 ) -> int:
     """Mark cancelled the stored events inside ``windows`` that this run did not list."""
     missing: list[int] = []
@@ -374,11 +463,14 @@ def _cancel_missing(
                 source=source, date__range=(window.start, window.end)
             )
             .exclude(status=EventStatus.CANCELLED)
-            .values_list("id", "external_id", "status")
+            .values_list("id", "external_id", "status", "indicator_id", "date")
         )
-        for event_id, key, status in rows.iterator(chunk_size=BATCH_SIZE):
+        for event_id, key, status, indicator, day in rows.iterator(
+            chunk_size=BATCH_SIZE
+        ):
             if key not in incoming:
                 missing.append(event_id)
+                groups.add((indicator, day))
                 revisions.append(
                     _revision(
                         event_id, run, "status", status, EventStatus.CANCELLED, now
@@ -410,6 +502,7 @@ def _status_for(record: EventRecord) -> str:
 _COLUMNS = [
     "source",
     "external_id",
+    "indicator",
     *TRACKED_FIELDS,
     *(f"{name}_{part}" for name in FIGURE_FIELDS for part in ("value", "unit")),
     "scheduled_at",
@@ -420,7 +513,9 @@ _COLUMNS = [
 ]
 
 
-def _row_values(source: str, record: EventRecord, status: str, now: datetime) -> tuple:
+def _row_values(
+    source: str, record: EventRecord, status: str, indicator: str, now: datetime
+) -> tuple:
     """One row as a tuple in _COLUMNS order, derived columns computed here only."""
     figures: list[object] = []
     for name in FIGURE_FIELDS:
@@ -429,6 +524,7 @@ def _row_values(source: str, record: EventRecord, status: str, now: datetime) ->
     return (
         source,
         record.external_id,
+        indicator,
         *_record_values(record),
         *figures,
         record.scheduled_at,
@@ -537,19 +633,18 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _lock_source(source: str) -> None:
-    """Serialise writers of one source until the transaction ends (PostgreSQL).
+def _lock_writers() -> None:
+    """Serialise writers until the transaction ends (PostgreSQL).
 
     Two runs of the same payload at once would otherwise both see "no row yet" and
-    both count it as created; with the lock the second one sees the first one's rows.
+    both count it as created; and runs of different sources meet in the occurrences
+    they share. With the lock, each run sees the previous one's rows.
     """
     if connection.vendor != "postgresql":
         return
-    key = zlib.crc32(f"dipping-calendar:ingest:{source}".encode())
+    key = zlib.crc32(b"dipping-calendar:ingest")
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
     except DatabaseError as exc:  # pragma: no cover - surfaced as a failed run
-        raise IngestionError(
-            f"{source}: could not lock the source for writing: {exc}"
-        ) from exc
+        raise IngestionError(f"could not lock the calendar for writing: {exc}") from exc

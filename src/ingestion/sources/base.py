@@ -81,6 +81,9 @@ class Source:
     supports_range: ClassVar[bool] = True
     # Longest window one fetch() call asks for; longer ranges are split.
     chunk_days: ClassVar[int] = 7
+    # Which source's view an occurrence takes when sources disagree: lower wins
+    # (ingestion.consolidation; the order is documented in docs/data-model.md).
+    precedence: ClassVar[int] = 50
 
     def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
         raise NotImplementedError
@@ -122,6 +125,12 @@ def get_source(name: str) -> Source:
     except KeyError:
         known = ", ".join(sorted(_sources)) or "none"
         raise KeyError(f"unknown source {name!r} (known: {known})") from None
+
+
+def source_precedence(name: str) -> int:
+    """``precedence`` of the source ``name``; sources no longer registered come last."""
+    cls = _sources.get(name)
+    return cls.precedence if cls else 1000
 
 
 def all_sources() -> list[type[Source]]:

@@ -29,7 +29,7 @@ import requests
 from django.conf import settings
 from lxml import etree
 
-from core.models import TimePrecision
+from core.models import Outcome, TimePrecision
 from ingestion.errors import InvalidRow, PayloadError
 from ingestion.normalise import (
     GLOBAL,
@@ -79,6 +79,7 @@ _CSV_HEADER = ("Title", "Country", "Date", "Time", "Impact")
 @register
 class ForexFactory(Source):
     name = "forexfactory"
+    precedence = 10  # the default source: its times and importance lead
     label = "ForexFactory"
     homepage = "https://www.forexfactory.com/calendar"
     description = (
@@ -263,6 +264,7 @@ def _row(
     previous: str | None = "",
     revised_previous: str | None = "",
     type_id: str | int | None = None,
+    outcome: str = "",
 ) -> Row | Skip:
     """Common normalisation for every format; a Skip when the row is unusable."""
     name, period = split_reference_period(title or "")
@@ -305,6 +307,7 @@ def _row(
         "revised_previous": clean_text(revised_previous),
         "source_url": url,
         "source_event_id": "" if type_id is None else str(type_id),
+        "source_outcome": outcome,
     }
     return Row(fields, instant, label)
 
@@ -458,6 +461,9 @@ def _page_rows(body: bytes) -> list[Row | Skip]:
     return rows
 
 
+_BETTER_WORSE = {1: Outcome.BETTER, 2: Outcome.WORSE}
+
+
 def _page_row(event: Any) -> Row | Skip:
     if not isinstance(event, dict):
         return Skip("page event is not an object", str(event)[:80])
@@ -482,4 +488,6 @@ def _page_row(event: Any) -> Row | Skip:
         # `revision` (AUD Goods Trade Balance: previous -1.84B, revision -1.02B).
         revised_previous=event.get("revision"),
         type_id=event.get("ebaseId"),
+        # The page colours an actual green or red: better or worse for the currency.
+        outcome=_BETTER_WORSE.get(event.get("actualBetterWorse"), ""),
     )

@@ -44,6 +44,7 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})\s*([ap])\.?m\.?$", re.I)
 @register
 class Fred(Source):
     name = "fred"
+    precedence = 90  # release dates only: last for every field
     label = "FRED release calendar"
     homepage = "https://fred.stlouisfed.org/releases/calendar"
     description = "US release dates and times from the St. Louis Fed; no values."

@@ -74,6 +74,7 @@ _REVISED_FROM = re.compile(r"Revised From\s+(.+)", re.I)
 @register
 class Investing(Source):
     name = "investing"
+    precedence = 20
     label = "Investing.com"
     homepage = "https://www.investing.com/economic-calendar/"
     description = (

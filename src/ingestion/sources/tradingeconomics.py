@@ -48,6 +48,7 @@ SITE = "https://tradingeconomics.com"
 @register
 class TradingEconomics(Source):
     name = "tradingeconomics"
+    precedence = 30
     label = "TradingEconomics"
     homepage = "https://tradingeconomics.com/calendar"
     description = "All countries via the keyed API (TRADINGECONOMICS_API_KEY)."

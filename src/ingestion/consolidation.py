@@ -1,0 +1,574 @@
+"""Source rows -> occurrences: one row per release across sources.
+
+``consolidate(groups)`` recomputes the occurrences of the given (indicator, UTC date)
+groups from the source rows in them, inside the caller's transaction, and writes only
+what changed (with a change-log row per changed consolidated field). It is
+deterministic: the same source rows always give the same occurrences, whatever order
+they arrived in. The rules (docs/data-model.md, "Occurrences"):
+
+Matching
+  Rows join one occurrence when they have the same indicator and the same UTC date and
+  - both have a clock time within ``TIME_TOLERANCE`` of each other, or
+  - one has no clock time (tentative, date only);
+  and never two rows of one source (two speeches of one person on one day are two
+  occurrences). Rows are taken in precedence order, then by time; each joins the first
+  occurrence it fits.
+
+Release-level rows
+  A row whose indicator announces others (FRED's "Employment Situation") attaches to
+  the occurrences of those indicators on its date; when there are none, it is an
+  occurrence of its own.
+
+Precedence
+  Each consolidated field comes from the member with the highest precedence (the
+  lowest ``Source.precedence``) that has a value for it: the time from a member with an
+  exact time when there is one; each figure separately. Cancelled members count only
+  when every member is cancelled.
+
+Identity
+  An occurrence keeps its id while its members change: each new grouping takes over the
+  stored occurrence that shares most of its rows (then: on the same date, lower id).
+  An occurrence left without rows is deleted.
+"""
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Q
+
+from core.models import (
+    FIGURE_FIELDS,
+    EconomicEvent,
+    EventStatus,
+    Indicator,
+    IngestionRun,
+    Occurrence,
+    OccurrenceMember,
+    OccurrenceRevision,
+    Outcome,
+    TimePrecision,
+)
+from ingestion.indicators import announced_by
+from ingestion.sources import source_precedence
+
+TIME_TOLERANCE = timedelta(minutes=30)
+SURPRISE_WINDOW = 24  # surprises the z-score's standard deviation is taken over
+SURPRISE_MINIMUM = 8  # fewer earlier surprises than this: no z-score
+GROUP_BATCH = 2000
+
+Group = tuple[str, date]
+
+# Source-row columns consolidation reads.
+MEMBER_COLUMNS = (
+    "id", "source", "external_id", "indicator_id", "event_name", "reference_period",
+    "kind", "country", "currency", "date", "time", "time_precision", "scheduled_at",
+    "importance", "status", "source_url", "source_outcome", "first_seen_at",
+    *(f"{name}{part}" for name in FIGURE_FIELDS for part in ("", "_value", "_unit")),
+)  # fmt: skip
+# Consolidated fields whose changes are logged (OccurrenceRevision), as stored.
+LOGGED_FIELDS = (
+    "event_name", "reference_period", "kind", "country", "currency", "date", "time",
+    "time_precision", "importance", "status", *FIGURE_FIELDS, "actual_source",
+)  # fmt: skip
+# Every consolidated column written to an Occurrence.
+WRITTEN_FIELDS = (
+    *LOGGED_FIELDS, "category", "scheduled_at", "indicator_id",
+    *(f"{name}_{part}" for name in FIGURE_FIELDS for part in ("value", "unit")),
+    "actual_at", "surprise", "outcome", "sources", "conflicts",
+)  # fmt: skip
+# Figures two sources can disagree on, and the time (within the tolerance).
+CONFLICT_FIELDS = ("time", *FIGURE_FIELDS)
+
+
+@dataclass
+class Cluster:
+    """One occurrence-to-be: its regular rows and attached release-level rows."""
+
+    group: Group
+    rows: list[dict] = field(default_factory=list)
+    attached: list[dict] = field(default_factory=list)
+
+    @property
+    def members(self) -> list[dict]:
+        return self.rows + self.attached
+
+    def fits(self, row: dict) -> bool:
+        if any(other["source"] == row["source"] for other in self.rows):
+            return False
+        if row["time"] is None:
+            return True
+        return all(
+            other["time"] is None
+            or abs(other["scheduled_at"] - row["scheduled_at"]) <= TIME_TOLERANCE
+            for other in self.rows
+        )
+
+
+@dataclass
+class Result:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    revisions: int = 0
+    indicators: set[str] = field(default_factory=set)
+
+
+def consolidate(
+    groups: Iterable[Group], *, run: IngestionRun | None = None, now: datetime
+) -> Result:
+    """Recompute the occurrences of ``groups`` (and what they touch); see the module."""
+    result = Result()
+    pending = sorted(set(groups))
+    for start in range(0, len(pending), GROUP_BATCH):
+        _consolidate_batch(set(pending[start : start + GROUP_BATCH]), run, now, result)
+    update_surprise_scores(result.indicators, now)
+    return result
+
+
+def _consolidate_batch(
+    groups: set[Group], run: IngestionRun | None, now: datetime, result: Result
+) -> None:
+    releases = announced_by({slug for slug, _ in groups})
+    groups = _with_release_groups(groups, releases)
+    rows = _load_rows(groups)
+    stored = _stored_occurrences(groups, [row["id"] for row in rows])
+    # Rows of stored occurrences outside ``groups`` (moved away, re-matched) count too.
+    extra = {(row["indicator_id"], row["date"]) for row in _members_of(stored)} - groups
+    if extra:
+        groups |= _with_release_groups(extra, announced_by({s for s, _ in extra}))
+        rows = _load_rows(groups)
+        stored = _stored_occurrences(groups, [row["id"] for row in rows])
+    clusters = _cluster(rows, releases)
+    _write(clusters, stored, run, now, result)
+
+
+def _with_release_groups(
+    groups: set[Group], releases: dict[str, set[str]]
+) -> set[Group]:
+    """Add, for each day, the groups of the releases announcing a group's indicator and
+    of the indicators a release group announces."""
+    out = set(groups)
+    for slug, day in groups:
+        for release, announced in releases.items():
+            if slug == release:
+                out.update((other, day) for other in announced)
+            elif slug in announced:
+                out.add((release, day))
+    return out
+
+
+def _load_rows(groups: set[Group]) -> list[dict]:
+    by_day: dict[date, set[str]] = defaultdict(set)
+    for slug, day in groups:
+        by_day[day].add(slug)
+    condition = Q()
+    for day, slugs in by_day.items():
+        condition |= Q(date=day, indicator_id__in=sorted(slugs))
+    if not by_day:
+        return []
+    rows = list(EconomicEvent.objects.filter(condition).values(*MEMBER_COLUMNS))
+    for row in rows:
+        row["precedence"] = source_precedence(row["source"])
+    rows.sort(
+        key=lambda row: (
+            row["precedence"],
+            row["scheduled_at"],
+            row["source"],
+            row["external_id"],
+        )
+    )
+    return rows
+
+
+@dataclass
+class Stored:
+    occurrences: dict[int, Occurrence]
+    members: dict[int, set[int]]  # occurrence id -> event ids
+
+
+def _stored_occurrences(groups: set[Group], event_ids: Sequence[int]) -> Stored:
+    """Stored occurrences of ``groups`` or holding one of ``event_ids``, with members."""
+    condition = Q(members__event_id__in=event_ids) if event_ids else Q(pk__in=[])
+    by_day: dict[date, set[str]] = defaultdict(set)
+    for slug, day in groups:
+        by_day[day].add(slug)
+    for day, slugs in by_day.items():
+        condition |= Q(date=day, indicator_id__in=sorted(slugs))
+    occurrences = {o.pk: o for o in Occurrence.objects.filter(condition).distinct()}
+    members: dict[int, set[int]] = defaultdict(set)
+    for occurrence_id, event_id in OccurrenceMember.objects.filter(
+        occurrence_id__in=list(occurrences)
+    ).values_list("occurrence_id", "event_id"):
+        members[occurrence_id].add(event_id)
+    return Stored(occurrences, members)
+
+
+def _members_of(stored: Stored) -> list[dict]:
+    ids = {event_id for ids in stored.members.values() for event_id in ids}
+    return list(EconomicEvent.objects.filter(pk__in=ids).values("indicator_id", "date"))
+
+
+# MATCHING
+# ------------------------------------------------------------------------------
+
+
+def _cluster(rows: list[dict], releases: dict[str, set[str]]) -> list[Cluster]:
+    """Rows (in precedence order) into clusters; release-level rows attached last."""
+    by_group: dict[Group, list[Cluster]] = defaultdict(list)
+    release_rows = []
+    for row in rows:
+        if row["indicator_id"] in releases:
+            release_rows.append(row)
+            continue
+        _place(row, by_group[(row["indicator_id"], row["date"])])
+    for row in release_rows:
+        targets = [
+            cluster
+            for slug in sorted(releases[row["indicator_id"]])
+            for cluster in by_group.get((slug, row["date"]), [])
+        ]
+        if targets:
+            for cluster in targets:
+                cluster.attached.append(row)
+        else:
+            _place(row, by_group[(row["indicator_id"], row["date"])])
+    return [cluster for clusters in by_group.values() for cluster in clusters]
+
+
+def _place(row: dict, clusters: list[Cluster]) -> None:
+    group = (row["indicator_id"], row["date"])
+    candidates = sorted(clusters, key=_anchor_time)
+    for cluster in candidates:
+        if cluster.fits(row):
+            cluster.rows.append(row)
+            return
+    clusters.append(Cluster(group, [row]))
+
+
+def _anchor_time(cluster: Cluster) -> datetime:
+    return min(row["scheduled_at"] for row in cluster.rows)
+
+
+# WRITING
+# ------------------------------------------------------------------------------
+
+
+def _write(
+    clusters: list[Cluster],
+    stored: Stored,
+    run: IngestionRun | None,
+    now: datetime,
+    result: Result,
+) -> None:
+    claimed = _claim(clusters, stored)
+    indicators = {
+        i.pk: i
+        for i in Indicator.objects.filter(
+            pk__in={cluster.group[0] for cluster in clusters}
+        )
+    }
+    revisions: list[OccurrenceRevision] = []
+    changed: list[Occurrence] = []
+    membership: dict[int, set[int]] = {}
+    for cluster in clusters:
+        occurrence = claimed.get(id(cluster))
+        values = consolidated_values(cluster, indicators[cluster.group[0]])
+        if occurrence is None:
+            occurrence = Occurrence(first_seen_at=now, updated_at=now, **values)
+            occurrence.actual_at = now if values["actual"] else None
+            occurrence.save()
+            result.created += 1
+        elif _apply(occurrence, values, run, now, revisions):
+            changed.append(occurrence)
+        membership[occurrence.pk] = {row["id"] for row in cluster.members}
+        result.indicators.add(occurrence.indicator_id)
+    Occurrence.objects.bulk_update(
+        changed, [*WRITTEN_FIELDS, "updated_at"], batch_size=500
+    )
+    result.updated += len(changed)
+    gone = [pk for pk in stored.occurrences if pk not in membership]
+    result.indicators.update(stored.occurrences[pk].indicator_id for pk in gone)
+    Occurrence.objects.filter(pk__in=gone).delete()
+    result.deleted += len(gone)
+    _write_members(membership, stored)
+    OccurrenceRevision.objects.bulk_create(revisions, batch_size=1000)
+    result.revisions += len(revisions)
+
+
+def _claim(clusters: list[Cluster], stored: Stored) -> dict[int, Occurrence]:
+    """{id(cluster): the stored occurrence it continues}; see "Identity" above."""
+    owner: dict[int, int] = {}
+    for pk, event_ids in stored.members.items():
+        for event_id in event_ids:
+            owner.setdefault(event_id, pk)
+    offers = []
+    for cluster in clusters:
+        counts: dict[int, int] = defaultdict(int)
+        for row in cluster.rows or cluster.attached:
+            if row["id"] in owner:
+                counts[owner[row["id"]]] += 1
+        for pk, count in counts.items():
+            same_day = stored.occurrences[pk].date == cluster.group[1]
+            offers.append((-count, not same_day, pk, _cluster_key(cluster), cluster))
+    # Unclaimed stored occurrences of the same group and day are reused before new
+    # rows are made, so a source that re-keys its rows does not churn ids.
+    claimed: dict[int, Occurrence] = {}
+    taken: set[int] = set()
+    for *_, pk, _key, cluster in sorted(offers, key=lambda offer: offer[:4]):
+        if pk in taken or id(cluster) in claimed:
+            continue
+        claimed[id(cluster)] = stored.occurrences[pk]
+        taken.add(pk)
+    for cluster in sorted(clusters, key=_cluster_key):
+        if id(cluster) in claimed:
+            continue
+        spare = [
+            o
+            for pk, o in sorted(stored.occurrences.items())
+            if pk not in taken and (o.indicator_id, o.date) == cluster.group
+        ]
+        if spare:
+            claimed[id(cluster)] = spare[0]
+            taken.add(spare[0].pk)
+    return claimed
+
+
+def _cluster_key(cluster: Cluster) -> tuple:
+    return (
+        cluster.group,
+        _anchor_time(cluster),
+        min(row["id"] for row in cluster.members),
+    )
+
+
+def _apply(
+    occurrence: Occurrence,
+    values: dict,
+    run: IngestionRun | None,
+    now: datetime,
+    revisions: list[OccurrenceRevision],
+) -> bool:
+    """Set ``values`` on ``occurrence``; log the logged fields that changed."""
+    changed = False
+    for name, new in values.items():
+        old = getattr(occurrence, name)
+        if old == new:
+            continue
+        changed = True
+        if name in LOGGED_FIELDS or name == "sources":
+            revisions.append(
+                OccurrenceRevision(
+                    occurrence=occurrence,
+                    run=run,
+                    field=name,
+                    old_value=_as_text(name, old),
+                    new_value=_as_text(name, new),
+                    changed_at=now,
+                )
+            )
+        setattr(occurrence, name, new)
+    if changed:
+        if values["actual"] and not occurrence.actual_at:
+            occurrence.actual_at = now
+        occurrence.updated_at = now
+    return changed
+
+
+def _as_text(name: str, value: object) -> str:
+    if name == "sources":
+        return ",".join(sorted({entry["source"] for entry in value or []}))
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _write_members(membership: dict[int, set[int]], stored: Stored) -> None:
+    add, remove = [], []
+    for pk, event_ids in membership.items():
+        before = stored.members.get(pk, set())
+        add += [
+            OccurrenceMember(occurrence_id=pk, event_id=e) for e in event_ids - before
+        ]
+        remove += [(pk, e) for e in before - event_ids]
+    for pk, event_id in remove:
+        OccurrenceMember.objects.filter(occurrence_id=pk, event_id=event_id).delete()
+    OccurrenceMember.objects.bulk_create(add, batch_size=1000)
+
+
+# CONSOLIDATED VALUES
+# ------------------------------------------------------------------------------
+
+
+def consolidated_values(cluster: Cluster, indicator: Indicator) -> dict:
+    """The occurrence's fields from its members, by precedence (see the module)."""
+    live = [row for row in cluster.rows if row["status"] != EventStatus.CANCELLED]
+    chosen = live or cluster.rows or cluster.attached
+    timed = [row for row in chosen if row["time_precision"] == TimePrecision.EXACT]
+    when = (timed or chosen)[0]
+    first = chosen[0]
+    values = {
+        "indicator_id": indicator.pk,
+        "event_name": indicator.name if indicator.catalogued else first["event_name"],
+        "category": indicator.category,
+        "kind": indicator.kind if indicator.catalogued else first["kind"],
+        "country": first["country"],
+        "currency": first["currency"] or indicator.currency,
+        "reference_period": _first(chosen, "reference_period") or "",
+        "date": when["date"],
+        "time": when["time"],
+        "time_precision": when["time_precision"],
+        "scheduled_at": when["scheduled_at"],
+        "importance": _first(chosen, "importance", blank=None) or indicator.importance,
+        "actual_source": "",
+    }
+    for name in FIGURE_FIELDS:
+        row = next((row for row in chosen if row[name]), None)
+        values[name] = row[name] if row else ""
+        values[f"{name}_value"] = row[f"{name}_value"] if row else None
+        values[f"{name}_unit"] = row[f"{name}_unit"] if row else ""
+        if name == "actual" and row:
+            values["actual_source"] = row["source"]
+    if not live and cluster.rows:
+        values["status"] = EventStatus.CANCELLED
+    else:
+        values["status"] = (
+            EventStatus.RELEASED if values["actual"] else EventStatus.SCHEDULED
+        )
+    values["surprise"] = surprise(values)
+    values["outcome"] = outcome(values["surprise"], indicator.higher_is_better)
+    values["sources"] = [
+        source_entry(row, release=row in cluster.attached) for row in cluster.members
+    ]
+    values["conflicts"] = conflicts(live or cluster.rows)
+    return values
+
+
+def _first(rows: list[dict], name: str, blank: object = "") -> object:
+    return next((row[name] for row in rows if row[name] not in (blank, "")), None)
+
+
+def surprise(values: dict) -> Decimal | None:
+    """actual - forecast when both are numbers in the same unit."""
+    actual, forecast = values["actual_value"], values["forecast_value"]
+    if (
+        actual is None
+        or forecast is None
+        or values["actual_unit"] != values["forecast_unit"]
+    ):
+        return None
+    return actual - forecast
+
+
+def outcome(difference: Decimal | None, higher_is_better: bool | None) -> str:
+    if difference is None or higher_is_better is None:
+        return ""
+    if difference == 0:
+        return Outcome.INLINE
+    return Outcome.BETTER if (difference > 0) == higher_is_better else Outcome.WORSE
+
+
+def conflicts(rows: list[dict]) -> list[str]:
+    """Fields on which two members' published values disagree."""
+    names = []
+    for name in CONFLICT_FIELDS:
+        seen = {_comparable(row, name) for row in rows}
+        seen.discard(None)
+        if len(seen) > 1:
+            names.append(name)
+    return names
+
+
+def _comparable(row: dict, name: str) -> object:
+    if name == "time":
+        return row["time"] if row["time_precision"] == TimePrecision.EXACT else None
+    if not row[name]:
+        return None
+    if row[f"{name}_value"] is not None:
+        return (row[f"{name}_value"].normalize(), row[f"{name}_unit"])
+    return " ".join(row[name].lower().split())
+
+
+def source_entry(row: dict, *, release: bool = False) -> dict:
+    """One member as ``Occurrence.sources`` keeps it (the API's ``sources`` items)."""
+    timed = row["time"] is not None
+    return {
+        "source": row["source"],
+        "event_id": row["id"],
+        "event_name": row["event_name"],
+        "reference_period": row["reference_period"],
+        "importance": row["importance"],
+        "date": row["date"].isoformat(),
+        "time": row["time"].isoformat() if timed else None,
+        "datetime": iso(row["scheduled_at"]) if timed else None,
+        "time_precision": row["time_precision"],
+        "status": row["status"],
+        **{name: figure_json(row, name) for name in FIGURE_FIELDS},
+        "outcome": row["source_outcome"] or None,
+        "url": row["source_url"],
+        "release": release,
+    }
+
+
+def figure_json(row: dict, name: str) -> dict | None:
+    text = row[name]
+    if not text:
+        return None
+    value = row[f"{name}_value"]
+    return {
+        "text": text,
+        "value": float(value) if value is not None else None,
+        "unit": row[f"{name}_unit"],
+    }
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# SURPRISE Z-SCORES
+# ------------------------------------------------------------------------------
+
+
+def update_surprise_scores(indicator_ids: Iterable[str], now: datetime) -> int:
+    """Recompute ``surprise_z`` of the indicators' occurrences; returns rows changed.
+
+    z = surprise / the standard deviation of the indicator's previous
+    ``SURPRISE_WINDOW`` surprises, when at least ``SURPRISE_MINIMUM`` exist.
+    """
+    ids = sorted(set(indicator_ids))
+    changed = []
+    for start in range(0, len(ids), 500):
+        rows = (
+            Occurrence.objects.filter(indicator_id__in=ids[start : start + 500])
+            .exclude(surprise__isnull=True, surprise_z__isnull=True)
+            .order_by("indicator_id", "scheduled_at", "id")
+            .only("id", "indicator_id", "surprise", "surprise_z")
+        )
+        history: dict[str, list[Decimal]] = defaultdict(list)
+        for occurrence in rows:
+            earlier = history[occurrence.indicator_id]
+            z = z_score(occurrence.surprise, earlier)
+            if z != occurrence.surprise_z:
+                occurrence.surprise_z = z
+                occurrence.updated_at = now
+                changed.append(occurrence)
+            if occurrence.surprise is not None:
+                earlier.append(occurrence.surprise)
+    Occurrence.objects.bulk_update(
+        changed, ["surprise_z", "updated_at"], batch_size=500
+    )
+    return len(changed)
+
+
+def z_score(value: Decimal | None, earlier: list[Decimal]) -> float | None:
+    window = earlier[-SURPRISE_WINDOW:]
+    if value is None or len(window) < SURPRISE_MINIMUM:
+        return None
+    spread = statistics.stdev(float(x) for x in window)
+    if spread == 0:
+        return None
+    return round(float(value) / spread, 4)
