@@ -359,7 +359,11 @@ def _apply(
         if old == new:
             continue
         changed = True
-        if name in LOGGED_FIELDS or name == "sources":
+        logged = name in LOGGED_FIELDS or (
+            # Members' own figures are logged on their rows; here, who joined or left.
+            name == "sources" and _as_text(name, old) != _as_text(name, new)
+        )
+        if logged:
             revisions.append(
                 OccurrenceRevision(
                     occurrence=occurrence,

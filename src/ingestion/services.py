@@ -280,7 +280,7 @@ def upsert_records(
     Returns what was done.
     """
     now = now or timezone.now()
-    _lock_writers()
+    lock_writers()
     resolver = prepare_indicators(run, now)
     incoming: dict[str, EventRecord] = {}
     for record in records:
@@ -633,7 +633,7 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _lock_writers() -> None:
+def lock_writers() -> None:
     """Serialise writers until the transaction ends (PostgreSQL).
 
     Two runs of the same payload at once would otherwise both see "no row yet" and
