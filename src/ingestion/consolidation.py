@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q
 
 from core.models import (
@@ -52,6 +53,7 @@ from core.models import (
     Outcome,
     TimePrecision,
 )
+from ingestion.bulk import write_rows
 from ingestion.indicators import announced_by
 from ingestion.sources import source_precedence
 
@@ -74,12 +76,15 @@ LOGGED_FIELDS = (
     "event_name", "reference_period", "kind", "country", "currency", "date", "time",
     "time_precision", "importance", "status", *FIGURE_FIELDS, "actual_source",
 )  # fmt: skip
-# Every consolidated column written to an Occurrence.
+# Every consolidated column an Occurrence gets from its members.
 WRITTEN_FIELDS = (
     *LOGGED_FIELDS, "category", "scheduled_at", "indicator_id",
     *(f"{name}_{part}" for name in FIGURE_FIELDS for part in ("value", "unit")),
     "actual_at", "surprise", "outcome", "sources", "conflicts",
 )  # fmt: skip
+# The columns of an occurrence row as written, and as read back to compare.
+ROW_FIELDS = ("id", *WRITTEN_FIELDS, "first_seen_at", "updated_at")
+STORED_FIELDS = (*ROW_FIELDS, "surprise_z")
 # Figures two sources can disagree on, and the time (within the tolerance).
 CONFLICT_FIELDS = ("time", *FIGURE_FIELDS)
 
@@ -186,25 +191,36 @@ def _load_rows(groups: set[Group]) -> list[dict]:
 
 @dataclass
 class Stored:
-    occurrences: dict[int, Occurrence]
+    occurrences: dict[int, dict]  # id -> stored values (STORED_FIELDS)
     members: dict[int, set[int]]  # occurrence id -> event ids
+    member_ids: dict[tuple[int, int], int]  # (occurrence, event) -> member row id
 
 
 def _stored_occurrences(groups: set[Group], event_ids: Sequence[int]) -> Stored:
     """Stored occurrences of ``groups`` or holding one of ``event_ids``, with members."""
-    condition = Q(members__event_id__in=event_ids) if event_ids else Q(pk__in=[])
+    ids = set(
+        OccurrenceMember.objects.filter(event_id__in=event_ids).values_list(
+            "occurrence_id", flat=True
+        )
+    )
     by_day: dict[date, set[str]] = defaultdict(set)
     for slug, day in groups:
         by_day[day].add(slug)
+    condition = Q(pk__in=ids)
     for day, slugs in by_day.items():
         condition |= Q(date=day, indicator_id__in=sorted(slugs))
-    occurrences = {o.pk: o for o in Occurrence.objects.filter(condition).distinct()}
+    occurrences = {
+        row["id"]: row
+        for row in Occurrence.objects.filter(condition).values(*STORED_FIELDS)
+    }
     members: dict[int, set[int]] = defaultdict(set)
-    for occurrence_id, event_id in OccurrenceMember.objects.filter(
+    member_ids = {}
+    for pk, occurrence_id, event_id in OccurrenceMember.objects.filter(
         occurrence_id__in=list(occurrences)
-    ).values_list("occurrence_id", "event_id"):
+    ).values_list("id", "occurrence_id", "event_id"):
         members[occurrence_id].add(event_id)
-    return Stored(occurrences, members)
+        member_ids[(occurrence_id, event_id)] = pk
+    return Stored(occurrences, members, member_ids)
 
 
 def _members_of(stored: Stored) -> list[dict]:
@@ -271,27 +287,39 @@ def _write(
             pk__in={cluster.group[0] for cluster in clusters}
         )
     }
+    fresh = iter(
+        reserve_ids(Occurrence, sum(1 for c in clusters if id(c) not in claimed))
+    )
     revisions: list[OccurrenceRevision] = []
-    changed: list[Occurrence] = []
+    rows: list[tuple] = []
     membership: dict[int, set[int]] = {}
     for cluster in clusters:
-        occurrence = claimed.get(id(cluster))
         values = consolidated_values(cluster, indicators[cluster.group[0]])
-        if occurrence is None:
-            occurrence = Occurrence(first_seen_at=now, updated_at=now, **values)
-            occurrence.actual_at = now if values["actual"] else None
-            occurrence.save()
+        old = claimed.get(id(cluster))
+        if old is None:
+            row = {"id": next(fresh), "first_seen_at": now, "updated_at": now, **values}
+            row["actual_at"] = now if values["actual"] else None
             result.created += 1
-        elif _apply(occurrence, values, run, now, revisions):
-            changed.append(occurrence)
-        membership[occurrence.pk] = {row["id"] for row in cluster.members}
-        result.indicators.add(occurrence.indicator_id)
-    Occurrence.objects.bulk_update(
-        changed, [*WRITTEN_FIELDS, "updated_at"], batch_size=500
+        else:
+            row = _changed(old, values, run, now, revisions)
+            if row is None:
+                membership[old["id"]] = {r["id"] for r in cluster.members}
+                continue
+            result.updated += 1
+        rows.append(tuple(row[name] for name in ROW_FIELDS))
+        membership[row["id"]] = {r["id"] for r in cluster.members}
+        result.indicators.add(row["indicator_id"])
+    write_rows(
+        Occurrence,
+        ROW_FIELDS,
+        rows,
+        conflict=("id",),
+        keep=("first_seen_at", "surprise_z"),
     )
-    result.updated += len(changed)
     gone = [pk for pk in stored.occurrences if pk not in membership]
-    result.indicators.update(stored.occurrences[pk].indicator_id for pk in gone)
+    result.indicators.update(stored.occurrences[pk]["indicator_id"] for pk in gone)
+    OccurrenceMember.objects.filter(occurrence_id__in=gone).delete()
+    OccurrenceRevision.objects.filter(occurrence_id__in=gone).delete()
     Occurrence.objects.filter(pk__in=gone).delete()
     result.deleted += len(gone)
     _write_members(membership, stored)
@@ -299,10 +327,31 @@ def _write(
     result.revisions += len(revisions)
 
 
-def _claim(clusters: list[Cluster], stored: Stored) -> dict[int, Occurrence]:
+def reserve_ids(model, count: int) -> list[int]:
+    """``count`` new primary keys for ``model``, taken from its sequence (PostgreSQL) or
+    above the highest ever used (SQLite's AUTOINCREMENT); writers hold the write lock."""
+    if count == 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT max(id) FROM {connection.ops.quote_name(table)}")
+        top = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        used = cursor.fetchone()
+        start = max(top, used[0] if used else 0) + 1
+        return list(range(start, start + count))
+
+
+def _claim(clusters: list[Cluster], stored: Stored) -> dict[int, dict]:
     """{id(cluster): the stored occurrence it continues}; see "Identity" above."""
     owner: dict[int, int] = {}
-    for pk, event_ids in stored.members.items():
+    for pk, event_ids in sorted(stored.members.items()):
         for event_id in event_ids:
             owner.setdefault(event_id, pk)
     offers = []
@@ -312,28 +361,32 @@ def _claim(clusters: list[Cluster], stored: Stored) -> dict[int, Occurrence]:
             if row["id"] in owner:
                 counts[owner[row["id"]]] += 1
         for pk, count in counts.items():
-            same_day = stored.occurrences[pk].date == cluster.group[1]
+            same_day = stored.occurrences[pk]["date"] == cluster.group[1]
             offers.append((-count, not same_day, pk, _cluster_key(cluster), cluster))
-    # Unclaimed stored occurrences of the same group and day are reused before new
-    # rows are made, so a source that re-keys its rows does not churn ids.
-    claimed: dict[int, Occurrence] = {}
+    claimed: dict[int, dict] = {}
     taken: set[int] = set()
     for *_, pk, _key, cluster in sorted(offers, key=lambda offer: offer[:4]):
         if pk in taken or id(cluster) in claimed:
             continue
         claimed[id(cluster)] = stored.occurrences[pk]
         taken.add(pk)
+    # Unclaimed stored occurrences of the same indicator and day are reused before new
+    # ones are made, so a source that re-keys its rows does not churn ids.
     for cluster in sorted(clusters, key=_cluster_key):
         if id(cluster) in claimed:
             continue
-        spare = [
-            o
-            for pk, o in sorted(stored.occurrences.items())
-            if pk not in taken and (o.indicator_id, o.date) == cluster.group
-        ]
-        if spare:
-            claimed[id(cluster)] = spare[0]
-            taken.add(spare[0].pk)
+        spare = next(
+            (
+                row
+                for pk, row in sorted(stored.occurrences.items())
+                if pk not in taken
+                and (row["indicator_id"], row["date"]) == cluster.group
+            ),
+            None,
+        )
+        if spare is not None:
+            claimed[id(cluster)] = spare
+            taken.add(spare["id"])
     return claimed
 
 
@@ -345,41 +398,37 @@ def _cluster_key(cluster: Cluster) -> tuple:
     )
 
 
-def _apply(
-    occurrence: Occurrence,
+def _changed(
+    old: dict,
     values: dict,
     run: IngestionRun | None,
     now: datetime,
     revisions: list[OccurrenceRevision],
-) -> bool:
-    """Set ``values`` on ``occurrence``; log the logged fields that changed."""
-    changed = False
-    for name, new in values.items():
-        old = getattr(occurrence, name)
-        if old == new:
-            continue
-        changed = True
+) -> dict | None:
+    """``old`` updated with ``values``, logging what changed; None when nothing did."""
+    changed = {name: new for name, new in values.items() if old[name] != new}
+    if not changed:
+        return None
+    for name, new in changed.items():
         logged = name in LOGGED_FIELDS or (
             # Members' own figures are logged on their rows; here, who joined or left.
-            name == "sources" and _as_text(name, old) != _as_text(name, new)
+            name == "sources" and _as_text(name, old[name]) != _as_text(name, new)
         )
         if logged:
             revisions.append(
                 OccurrenceRevision(
-                    occurrence=occurrence,
+                    occurrence_id=old["id"],
                     run=run,
                     field=name,
-                    old_value=_as_text(name, old),
+                    old_value=_as_text(name, old[name]),
                     new_value=_as_text(name, new),
                     changed_at=now,
                 )
             )
-        setattr(occurrence, name, new)
-    if changed:
-        if values["actual"] and not occurrence.actual_at:
-            occurrence.actual_at = now
-        occurrence.updated_at = now
-    return changed
+    row = {**old, **values, "updated_at": now}
+    if values["actual"] and not old["actual_at"]:
+        row["actual_at"] = now
+    return row
 
 
 def _as_text(name: str, value: object) -> str:
@@ -394,13 +443,10 @@ def _write_members(membership: dict[int, set[int]], stored: Stored) -> None:
     add, remove = [], []
     for pk, event_ids in membership.items():
         before = stored.members.get(pk, set())
-        add += [
-            OccurrenceMember(occurrence_id=pk, event_id=e) for e in event_ids - before
-        ]
-        remove += [(pk, e) for e in before - event_ids]
-    for pk, event_id in remove:
-        OccurrenceMember.objects.filter(occurrence_id=pk, event_id=event_id).delete()
-    OccurrenceMember.objects.bulk_create(add, batch_size=1000)
+        add += [(pk, event_id) for event_id in sorted(event_ids - before)]
+        remove += [stored.member_ids[(pk, e)] for e in before - event_ids]
+    OccurrenceMember.objects.filter(pk__in=remove).delete()
+    write_rows(OccurrenceMember, ("occurrence", "event"), add)
 
 
 # CONSOLIDATED VALUES
@@ -544,27 +590,31 @@ def update_surprise_scores(indicator_ids: Iterable[str], now: datetime) -> int:
     ``SURPRISE_WINDOW`` surprises, when at least ``SURPRISE_MINIMUM`` exist.
     """
     ids = sorted(set(indicator_ids))
-    changed = []
+    changed: list[tuple] = []
     for start in range(0, len(ids), 500):
         rows = (
             Occurrence.objects.filter(indicator_id__in=ids[start : start + 500])
             .exclude(surprise__isnull=True, surprise_z__isnull=True)
             .order_by("indicator_id", "scheduled_at", "id")
-            .only("id", "indicator_id", "surprise", "surprise_z")
+            .values_list("id", "indicator_id", "surprise", "surprise_z")
         )
         history: dict[str, list[Decimal]] = defaultdict(list)
-        for occurrence in rows:
-            earlier = history[occurrence.indicator_id]
-            z = z_score(occurrence.surprise, earlier)
-            if z != occurrence.surprise_z:
-                occurrence.surprise_z = z
-                occurrence.updated_at = now
-                changed.append(occurrence)
-            if occurrence.surprise is not None:
-                earlier.append(occurrence.surprise)
-    Occurrence.objects.bulk_update(
-        changed, ["surprise_z", "updated_at"], batch_size=500
-    )
+        for pk, indicator_id, difference, stored_z in rows:
+            earlier = history[indicator_id]
+            z = z_score(difference, earlier)
+            if z != stored_z:
+                changed.append((pk, z, now))
+            if difference is not None:
+                earlier.append(difference)
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(Occurrence._meta.db_table)
+        cursor.executemany(
+            f"UPDATE {table} SET surprise_z = %s, updated_at = %s WHERE id = %s",
+            [
+                (z, connection.ops.adapt_datetimefield_value(when), pk)
+                for pk, z, when in changed
+            ],
+        )
     return len(changed)
 
 

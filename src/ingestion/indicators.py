@@ -226,14 +226,19 @@ class IndicatorResolver:
         ).values_list("id", "country", "name"):
             self._by_name.setdefault((country, normalise_name(name)), slug)
         self._known = set(Indicator.objects.values_list("id", flat=True))
+        self._resolved: dict[RowKey, str] = {}
 
     def resolve(self, row: RowKey) -> str:
         """The id of ``row``'s indicator, creating an uncatalogued one if need be."""
+        slug = self._resolved.get(row)
+        if slug is not None:
+            return slug
         slug = self.lookup(row)
         if slug is None:
             slug = slug_for(row.country, row.event_name)
             if slug not in self._known:
                 self._create(slug, row)
+        self._resolved[row] = slug
         return slug
 
     def lookup(self, row: RowKey) -> str | None:

@@ -38,6 +38,7 @@ from core.models import (
     EventStatus,
     IngestionRun,
 )
+from ingestion.bulk import write_rows
 from ingestion.consolidation import Group, consolidate
 from ingestion.errors import IngestionError
 from ingestion.http import build_session
@@ -327,9 +328,15 @@ def upsert_records(
                     _revision(event_id, run, "status", old_status, status, now)
                 )
 
-    _write_rows(to_create, upsert=False)
+    write_rows(EconomicEvent, _COLUMNS, to_create)
     result.created = len(to_create)
-    _write_rows(to_update, upsert=True)
+    write_rows(
+        EconomicEvent,
+        _COLUMNS,
+        to_update,
+        conflict=("source", "external_id"),
+        keep=("first_seen_at",),
+    )
     result.updated = len(to_update)
     for start in range(0, len(stale_ids), BATCH_SIZE):
         EconomicEvent.objects.filter(
@@ -533,78 +540,6 @@ def _row_values(
         now,
         now,
     )
-
-
-def _write_rows(rows: list[tuple], *, upsert: bool) -> None:
-    """Insert ``rows`` (or, with ``upsert``, overwrite the rows they conflict with).
-
-    Plain SQL rather than ``bulk_create``: preparing a model instance and every field
-    per row cost more than the database work (docs/benchmarks.md). On PostgreSQL the
-    rows go in with COPY, the fastest path by far; an upsert COPYs into a temporary
-    table and merges with one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``.
-    Elsewhere (SQLite >= 3.24) one ``executemany`` of the same INSERT, with values
-    passed through Django's adapters, so they read back as if the ORM wrote them.
-    """
-    if not rows:
-        return
-    meta = EconomicEvent._meta
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    names = [meta.get_field(name).column for name in _COLUMNS]
-    columns = ", ".join(quote(column) for column in names)
-    conflict = ""
-    if upsert:
-        updates = ", ".join(
-            f"{quote(column)} = EXCLUDED.{quote(column)}"
-            for column in names
-            if column not in ("source", "external_id", "first_seen_at")
-        )
-        conflict = f" ON CONFLICT ({quote('source')}, {quote('external_id')}) DO UPDATE SET {updates}"
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            target = table
-            if upsert:
-                target = quote("ingest_upsert")
-                # Only the written columns: no id, no constraints to trip over.
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
-                    f"SELECT {columns} FROM {table} WITH NO DATA"
-                )
-            with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            if upsert:
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}{conflict}"
-                )
-                cursor.execute(f"DROP TABLE {target}")
-            return
-        adapters = _adapters()
-        values = ", ".join(["%s"] * len(_COLUMNS))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({values}){conflict}",
-            [
-                tuple(
-                    adapt(v) if adapt else v
-                    for adapt, v in zip(adapters, row, strict=True)
-                )
-                for row in rows
-            ],
-        )
-
-
-def _adapters() -> list:
-    """Per column of _COLUMNS, Django's adapter where the backend stores text."""
-    ops = connection.ops
-    by_type = {
-        "DateField": ops.adapt_datefield_value,
-        "TimeField": ops.adapt_timefield_value,
-        "DateTimeField": ops.adapt_datetimefield_value,
-        "DecimalField": lambda value: ops.adapt_decimalfield_value(value, 28, 8),
-    }
-    meta = EconomicEvent._meta
-    return [by_type.get(meta.get_field(name).get_internal_type()) for name in _COLUMNS]
 
 
 def _revision(

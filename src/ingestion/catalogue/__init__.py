@@ -14,7 +14,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ _DEMONYM = re.compile(
 _NON_WORD = re.compile(r"[^a-z0-9%]+")
 
 
+@lru_cache(maxsize=65536)
 def normalise_name(name: str) -> str:
     """The matching key of an event name: case, punctuation, period and stage words
     folded, so "Challenger Job Cuts y/y" and "Challenger Job Cuts (YoY)" meet, and

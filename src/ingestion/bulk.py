@@ -1,0 +1,120 @@
+"""Writing many rows at once, faster than the ORM's per-object machinery.
+
+``write_rows(model, fields, rows, conflict=...)`` inserts tuples of field values; with
+``conflict`` (the fields of a unique constraint, or ``("id",)``) a row that clashes
+overwrites the stored one instead, which is how existing rows are updated in bulk.
+
+Plain SQL rather than ``bulk_create``/``bulk_update``: preparing a model instance and
+every field per row cost more than the database work (docs/benchmarks.md), and
+``bulk_update`` builds a ``CASE`` per field and row. On PostgreSQL the rows go in with
+COPY, the fastest path by far; an upsert COPYs into a temporary table and merges with
+one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. Elsewhere (SQLite >= 3.24) one
+``executemany`` of the same INSERT, values passed through Django's adapters so they read
+back as if the ORM wrote them. JSON fields are passed as their JSON text.
+"""
+
+from collections.abc import Sequence
+
+import orjson
+from django.db import connection
+from django.db.models import Model
+
+
+def dumps_text(value: object) -> str:
+    """A JSON field's stored text."""
+    return orjson.dumps(value).decode()
+
+
+def write_rows(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    conflict: Sequence[str] = (),
+    keep: Sequence[str] = (),
+) -> None:
+    """Insert ``rows`` (tuples in ``fields`` order) into ``model``'s table.
+
+    With ``conflict``, rows clashing on those fields overwrite every column but the
+    conflict fields and ``keep`` (columns a stored row keeps, such as first_seen_at).
+    """
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = [meta.get_field(name).column for name in fields]
+    column_list = ", ".join(quote(column) for column in columns)
+    upsert = ""
+    if conflict:
+        fixed = {meta.get_field(name).column for name in (*conflict, *keep)}
+        updates = ", ".join(
+            f"{quote(column)} = EXCLUDED.{quote(column)}"
+            for column in columns
+            if column not in fixed
+        )
+        targets = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+        upsert = f" ON CONFLICT ({targets}) DO UPDATE SET {updates}"
+    adapters = _adapters(model, fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _copy(cursor, table, column_list, rows, adapters, upsert)
+            return
+        placeholders = ", ".join(["%s"] * len(fields))
+        cursor.executemany(
+            f"INSERT INTO {table} ({column_list}) VALUES ({placeholders}){upsert}",
+            [_adapt(row, adapters) for row in rows],
+        )
+
+
+def _copy(cursor, table: str, column_list: str, rows, adapters, upsert: str) -> None:
+    quote = connection.ops.quote_name
+    target = table
+    if upsert:
+        target = quote("bulk_upsert")
+        # Only the written columns: no id default, no constraints to trip over.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
+            f"SELECT {column_list} FROM {table} WITH NO DATA"
+        )
+    json_only = [adapt if adapt is dumps_text else None for adapt in adapters]
+    with cursor.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(_adapt(row, json_only))
+    if upsert:
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {target}{upsert}"
+        )
+        cursor.execute(f"DROP TABLE {target}")
+
+
+def _adapt(row: tuple, adapters: list) -> tuple:
+    return tuple(
+        adapt(value) if adapt and value is not None else value
+        for adapt, value in zip(adapters, row, strict=True)
+    )
+
+
+def _adapters(model: type[Model], fields: Sequence[str]) -> list:
+    """Per field, the adapter to its stored form (None: the driver's own)."""
+    ops = connection.ops
+    by_type = {"JSONField": dumps_text}
+    if connection.vendor != "postgresql":
+        by_type |= {
+            "DateField": ops.adapt_datefield_value,
+            "TimeField": ops.adapt_timefield_value,
+            "DateTimeField": ops.adapt_datetimefield_value,
+        }
+    adapters = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        kind = field.get_internal_type()
+        if kind == "DecimalField" and connection.vendor != "postgresql":
+            adapters.append(
+                lambda value, f=field: ops.adapt_decimalfield_value(
+                    value, f.max_digits, f.decimal_places
+                )
+            )
+        else:
+            adapters.append(by_type.get(kind))
+    return adapters
