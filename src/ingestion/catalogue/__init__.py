@@ -14,7 +14,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,39 @@ class Catalogue:
 
     def by_id(self) -> dict[str, IndicatorEntry]:
         return {entry.id: entry for entry in self.indicators}
+
+    def lookup(
+        self, source: str, country: str, name: str, event_id: str = ""
+    ) -> IndicatorEntry | None:
+        """The catalogued indicator a source row names, or None.
+
+        First the source's own alias: its event id for a source keyed by id
+        (``ALIAS_KEYS``), then the row's normalised name among the canonical names and
+        name aliases of ``country``'s indicators. The name step also places a row whose
+        id is not catalogued yet (an Investing "Unemployment Rate" with a new id). Both
+        steps are unambiguous: ``load_catalogue()`` refuses a key shared by two
+        indicators.
+        """
+        by_event_id, by_name = self._indexes
+        if event_id and ALIAS_KEYS.get(source) == "event_id":
+            entry = by_event_id.get((source, event_id))
+            if entry is not None:
+                return entry
+        return by_name.get((country, normalise_name(name)))
+
+    @cached_property
+    def _indexes(self) -> tuple[dict[tuple[str, str], IndicatorEntry], ...]:
+        """({(source, event id): entry}, {(country, normalised name): entry})."""
+        by_event_id = {}
+        by_name = {}
+        for entry in self.indicators:
+            for key in _name_keys(entry):
+                by_name[(entry.country, key)] = entry
+            for source, keys in entry.aliases.items():
+                if ALIAS_KEYS[source] == "event_id":
+                    for key in keys:
+                        by_event_id[(source, key)] = entry
+        return by_event_id, by_name
 
 
 # NAMES
