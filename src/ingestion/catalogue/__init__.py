@@ -307,19 +307,24 @@ def _choice(where: str, name: str, value: Any, allowed: Any) -> None:
 
 
 def _check_whole(catalogue: Catalogue) -> None:
-    """Rules across files: unique ids, one indicator per alias, releases name real ids."""
+    """Rules across files: unique ids, one indicator per alias, releases name real ids.
+
+    An entry's file is ``<country>.yaml`` (``_read_file`` holds every file to that), so
+    the messages name it although the entries do not carry it.
+    """
     ids: set[str] = set()
     names: dict[tuple[str, str], str] = {}
     keys: dict[tuple[str, str], str] = {}
     for entry in catalogue.indicators:
+        where = f"{entry.country.lower()}.yaml: {entry.id}"
         if entry.id in ids:
-            raise CatalogueError(f"{entry.id}: listed twice")
+            raise CatalogueError(f"{where}: listed twice")
         ids.add(entry.id)
         for alias in _name_keys(entry):
             other = names.setdefault((entry.country, alias), entry.id)
             if other != entry.id:
                 raise CatalogueError(
-                    f"{entry.id}: name {alias!r} also matches {other} in {entry.country}"
+                    f"{where}: name {alias!r} also matches {other} in {entry.country}"
                 )
         for source, source_keys in entry.aliases.items():
             if ALIAS_KEYS[source] != "event_id":
@@ -328,21 +333,19 @@ def _check_whole(catalogue: Catalogue) -> None:
                 other = keys.setdefault((source, key), entry.id)
                 if other != entry.id:
                     raise CatalogueError(
-                        f"{entry.id}: {source} id {key} is also {other}'s"
+                        f"{where}: {source} id {key} is also {other}'s"
                     )
     for release in catalogue.releases:
+        where = (
+            f"{release.country.lower()}.yaml: release {release.source}:{release.key}"
+        )
         missing = [slug for slug in release.indicators if slug not in ids]
         if missing:
-            raise CatalogueError(
-                f"release {release.source}:{release.key}: unknown indicator(s) {', '.join(missing)}"
-            )
-        other = keys.setdefault(
-            (release.source, release.key), f"release {release.name}"
-        )
-        if other != f"release {release.name}":
-            raise CatalogueError(
-                f"release {release.source}:{release.key} is also {other}'s"
-            )
+            raise CatalogueError(f"{where}: unknown indicator(s) {', '.join(missing)}")
+        if (release.source, release.key) in keys:
+            other = keys[(release.source, release.key)]
+            raise CatalogueError(f"{where}: the key is also {other}'s")
+        keys[(release.source, release.key)] = f"release {release.name}"
 
 
 def _name_keys(entry: IndicatorEntry) -> set[str]:
