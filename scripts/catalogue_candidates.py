@@ -14,6 +14,7 @@ output (rows of the twelve headline countries that match; every importance-3 row
 import argparse
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,14 +53,14 @@ class Candidate:
     key: str  # the alias key the source is matched by (ALIAS_KEYS): its id or the name
     match: str  # an indicator id, "release <name>", or "" when nothing matches
     rows: int = 0
-    importances: set[int] = field(default_factory=set)
+    importances: Counter[int] = field(default_factory=Counter)  # rows per level
 
 
 @dataclass(frozen=True)
 class Coverage:
     rows: int
     matched: int
-    top_rows: int  # importance 3
+    top_rows: int  # rows rated importance 3
     top_matched: int
     unmatched_top: tuple[Candidate, ...]
 
@@ -98,19 +99,20 @@ def candidates(
             groups[(record.country, source, record.event_name, key)] = group
         group.rows += 1
         if record.importance is not None:
-            group.importances.add(record.importance)
+            group.importances[record.importance] += 1
     return sorted(groups.values(), key=lambda c: (c.country, -c.rows, c.name))
 
 
 def coverage(found: Iterable[Candidate], countries: Iterable[str]) -> Coverage:
     """How many rows of ``countries`` match, overall and among importance-3 rows."""
-    found = [c for c in found if c.country in set(countries)]
-    top = [c for c in found if 3 in c.importances]
+    wanted = set(countries)
+    found = [c for c in found if c.country in wanted]
+    top = [c for c in found if c.importances[3]]
     return Coverage(
         rows=sum(c.rows for c in found),
         matched=sum(c.rows for c in found if c.match),
-        top_rows=sum(c.rows for c in top),
-        top_matched=sum(c.rows for c in top if c.match),
+        top_rows=sum(c.importances[3] for c in top),
+        top_matched=sum(c.importances[3] for c in top if c.match),
         unmatched_top=tuple(c for c in top if not c.match),
     )
 
