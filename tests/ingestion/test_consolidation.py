@@ -40,7 +40,7 @@ US_2026_06_04 = [
     ("12:30", "us-unit-labor-costs-qoq", ["forexfactory", "investing"], ["forecast", "previous"]),
     ("12:30", "us-initial-jobless-claims", ["forexfactory", "investing"], []),
     ("12:30", "us-continuing-jobless-claims", ["investing"], []),
-    ("12:30", "us-jobless-claims-4-week-avg", ["investing"], []),
+    ("12:30", "us-jobless-claims-4-week-average", ["investing"], []),
     ("14:00", "us-fomc-member-bowman-speaks", ["forexfactory", "investing"], []),
     ("14:00", "us-treasury-sec-bessent-speaks", ["forexfactory"], []),
     ("14:30", "us-natural-gas-storage", ["forexfactory", "investing"], []),
@@ -258,7 +258,7 @@ def test_a_release_level_row_attaches_to_the_occurrences_it_announces():
     upsert_records(source="forexfactory", records=[ff_adp], now=NOW)
 
     occurrence = Occurrence.objects.get(members__event=adp)
-    assert occurrence.indicator_id == "us-adp-non-farm-employment-change"
+    assert occurrence.indicator_id == "us-adp-nonfarm-employment-change"
     assert [(e["source"], e["release"]) for e in occurrence.sources] == [
         ("forexfactory", False),
         ("fred", True),

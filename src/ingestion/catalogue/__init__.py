@@ -14,7 +14,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,39 @@ class Catalogue:
 
     def by_id(self) -> dict[str, IndicatorEntry]:
         return {entry.id: entry for entry in self.indicators}
+
+    def lookup(
+        self, source: str, country: str, name: str, event_id: str = ""
+    ) -> IndicatorEntry | None:
+        """The catalogued indicator a source row names, or None.
+
+        First the source's own alias: its event id for a source keyed by id
+        (``ALIAS_KEYS``), then the row's normalised name among the canonical names and
+        name aliases of ``country``'s indicators. The name step also places a row whose
+        id is not catalogued yet (an Investing "Unemployment Rate" with a new id). Both
+        steps are unambiguous: ``load_catalogue()`` refuses a key shared by two
+        indicators.
+        """
+        by_event_id, by_name = self._indexes
+        if event_id and ALIAS_KEYS.get(source) == "event_id":
+            entry = by_event_id.get((source, event_id))
+            if entry is not None:
+                return entry
+        return by_name.get((country, normalise_name(name)))
+
+    @cached_property
+    def _indexes(self) -> tuple[dict[tuple[str, str], IndicatorEntry], ...]:
+        """({(source, event id): entry}, {(country, normalised name): entry})."""
+        by_event_id = {}
+        by_name = {}
+        for entry in self.indicators:
+            for key in _name_keys(entry):
+                by_name[(entry.country, key)] = entry
+            for source, keys in entry.aliases.items():
+                if ALIAS_KEYS[source] == "event_id":
+                    for key in keys:
+                        by_event_id[(source, key)] = entry
+        return by_event_id, by_name
 
 
 # NAMES
@@ -275,19 +308,24 @@ def _choice(where: str, name: str, value: Any, allowed: Any) -> None:
 
 
 def _check_whole(catalogue: Catalogue) -> None:
-    """Rules across files: unique ids, one indicator per alias, releases name real ids."""
+    """Rules across files: unique ids, one indicator per alias, releases name real ids.
+
+    An entry's file is ``<country>.yaml`` (``_read_file`` holds every file to that), so
+    the messages name it although the entries do not carry it.
+    """
     ids: set[str] = set()
     names: dict[tuple[str, str], str] = {}
     keys: dict[tuple[str, str], str] = {}
     for entry in catalogue.indicators:
+        where = f"{entry.country.lower()}.yaml: {entry.id}"
         if entry.id in ids:
-            raise CatalogueError(f"{entry.id}: listed twice")
+            raise CatalogueError(f"{where}: listed twice")
         ids.add(entry.id)
         for alias in _name_keys(entry):
             other = names.setdefault((entry.country, alias), entry.id)
             if other != entry.id:
                 raise CatalogueError(
-                    f"{entry.id}: name {alias!r} also matches {other} in {entry.country}"
+                    f"{where}: name {alias!r} also matches {other} in {entry.country}"
                 )
         for source, source_keys in entry.aliases.items():
             if ALIAS_KEYS[source] != "event_id":
@@ -296,21 +334,19 @@ def _check_whole(catalogue: Catalogue) -> None:
                 other = keys.setdefault((source, key), entry.id)
                 if other != entry.id:
                     raise CatalogueError(
-                        f"{entry.id}: {source} id {key} is also {other}'s"
+                        f"{where}: {source} id {key} is also {other}'s"
                     )
     for release in catalogue.releases:
+        where = (
+            f"{release.country.lower()}.yaml: release {release.source}:{release.key}"
+        )
         missing = [slug for slug in release.indicators if slug not in ids]
         if missing:
-            raise CatalogueError(
-                f"release {release.source}:{release.key}: unknown indicator(s) {', '.join(missing)}"
-            )
-        other = keys.setdefault(
-            (release.source, release.key), f"release {release.name}"
-        )
-        if other != f"release {release.name}":
-            raise CatalogueError(
-                f"release {release.source}:{release.key} is also {other}'s"
-            )
+            raise CatalogueError(f"{where}: unknown indicator(s) {', '.join(missing)}")
+        if (release.source, release.key) in keys:
+            other = keys[(release.source, release.key)]
+            raise CatalogueError(f"{where}: the key is also {other}'s")
+        keys[(release.source, release.key)] = f"release {release.name}"
 
 
 def _name_keys(entry: IndicatorEntry) -> set[str]:
