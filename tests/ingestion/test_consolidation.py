@@ -301,3 +301,21 @@ def test_unmatched_rows_still_get_a_history():
     assert occurrence.indicator.catalogued is False
     assert occurrence.indicator.name == "Reserve Balances with Federal Reserve Banks"
     assert occurrence.time == time(20, 30)
+
+
+def test_our_outcome_agrees_with_every_mark_on_the_recorded_pages():
+    """ForexFactory colours each actual better or worse; on both recorded pages every
+    occurrence we give an outcome to (numeric actual and forecast, known polarity)
+    agrees with that mark."""
+    ingest("forexfactory", FF_PAGE, FF_PAGE_NEXT)
+
+    compared = []
+    for occurrence in Occurrence.objects.exclude(outcome=""):
+        (ff,) = [e for e in occurrence.sources if e["source"] == "forexfactory"]
+        if ff["outcome"]:
+            compared.append(
+                (occurrence.indicator_id, occurrence.outcome, ff["outcome"])
+            )
+    disagreements = [item for item in compared if item[1] != item[2]]
+    assert disagreements == []
+    assert len(compared) >= 45, compared  # 48 on these two pages
