@@ -35,7 +35,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -53,6 +53,7 @@ from core.models import (
     Outcome,
     TimePrecision,
 )
+from core.representation import figure_json, iso
 from ingestion.bulk import write_rows
 from ingestion.indicators import announced_by
 from ingestion.sources import source_precedence
@@ -561,22 +562,6 @@ def source_entry(row: dict, *, release: bool = False) -> dict:
         "url": row["source_url"],
         "release": release,
     }
-
-
-def figure_json(row: dict, name: str) -> dict | None:
-    text = row[name]
-    if not text:
-        return None
-    value = row[f"{name}_value"]
-    return {
-        "text": text,
-        "value": float(value) if value is not None else None,
-        "unit": row[f"{name}_unit"],
-    }
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # SURPRISE Z-SCORES
