@@ -292,6 +292,10 @@ INGESTION_RETRIES = env_int("INGESTION_RETRIES", 3)
 # A server's Retry-After is honoured up to this many seconds.
 INGESTION_MAX_RETRY_AFTER = env_int("INGESTION_MAX_RETRY_AFTER", 120)
 TRADINGECONOMICS_API_KEY = os.environ.get("TRADINGECONOMICS_API_KEY", "guest:guest")
+# Agency APIs (ingestion.official): BLS works without a key (API v1, small daily
+# quota), a key switches to v2; FRED/ALFRED series data always needs one.
+BLS_API_KEY = os.environ.get("BLS_API_KEY", "")
+FRED_API_KEY = os.environ.get("FRED_API_KEY", "")
 FOREXFACTORY_FEED_FORMAT = os.environ.get("FOREXFACTORY_FEED_FORMAT", "json")
 # The calendar page has actuals but sits behind Cloudflare; off unless asked for.
 FOREXFACTORY_PAGE_ENABLED = env_bool("FOREXFACTORY_PAGE_ENABLED", default=False)
