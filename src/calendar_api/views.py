@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calendar_api.filters import EventFilterSet, lookup_zone
+from calendar_api.filters import EventFilterSet
 from calendar_api.pagination import KeysetPagination
 from calendar_api.renderers import CSVRenderer, FastJSONRenderer, ICalendarRenderer
 from calendar_api.serializers import (
@@ -40,6 +40,7 @@ from calendar_api.serializers import (
 from core.countries import country_name
 from core.models import EconomicEvent, EventRevision, Heartbeat, IngestionRun
 from core.sources import all_source_infos
+from core.timezones import lookup_zone
 
 EXPORT_FORMATS = ("csv", "ics")
 MAX_ID = 2**63 - 1

@@ -29,10 +29,10 @@ import requests
 from django.conf import settings
 from lxml import etree
 
+from core.countries import EURO_AREA, GLOBAL
 from core.models import TimePrecision
 from ingestion.errors import InvalidRow, PayloadError
 from ingestion.normalise import (
-    GLOBAL,
     clean_text,
     country_from_currency,
     importance_from_label,
@@ -272,7 +272,7 @@ def _row(
     country = country_from_currency(code)
     if country is None:
         return Skip(f"unknown currency {code!r}", name)
-    if country == "EU":
+    if country == EURO_AREA:
         country = next(
             (
                 cc
