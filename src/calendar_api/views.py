@@ -39,7 +39,7 @@ from calendar_api.serializers import (
 )
 from core.countries import country_name
 from core.models import EconomicEvent, EventRevision, Heartbeat, IngestionRun
-from core.sources import all_source_infos
+from core.sources import all_sources, is_enabled, refresh_cron
 from core.timezones import lookup_zone
 
 EXPORT_FORMATS = ("csv", "ics")
@@ -322,8 +322,8 @@ class SourceListView(APIView):
             .values_list("source", "n")
         )
         data = []
-        for info in all_source_infos():
-            runs = IngestionRun.objects.filter(source=info.slug)
+        for source in all_sources():
+            runs = IngestionRun.objects.filter(source=source.name)
             last = runs.order_by("-started_at", "-id").first()
             success = (
                 runs.filter(status=IngestionRun.Status.SUCCEEDED)
@@ -333,17 +333,17 @@ class SourceListView(APIView):
             )
             data.append(
                 {
-                    "slug": info.slug,
-                    "label": info.label,
-                    "homepage": info.homepage,
-                    "description": info.description,
-                    "enabled": info.enabled,
-                    "supports_range": info.supports_range,
-                    "schedule": info.schedule,
-                    "next_run_at": next_runs.get(f"ingest:{info.slug}"),
+                    "slug": source.name,
+                    "label": source.label,
+                    "homepage": source.homepage,
+                    "description": source.description,
+                    "enabled": is_enabled(source.name),
+                    "supports_range": source.supports_range,
+                    "schedule": refresh_cron(source)[0],
+                    "next_run_at": next_runs.get(f"ingest:{source.name}"),
                     "last_success_at": success,
                     "last_run": _run_json(last) if last else None,
-                    "events": counts.get(info.slug, 0),
+                    "events": counts.get(source.name, 0),
                 }
             )
         return Response(data)
@@ -381,18 +381,18 @@ class HealthView(APIView):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
             sources = {}
-            for info in all_source_infos():
-                if not info.enabled:
+            for source in all_sources():
+                if not is_enabled(source.name):
                     continue
                 last = (
                     IngestionRun.objects.filter(
-                        source=info.slug, status=IngestionRun.Status.SUCCEEDED
+                        source=source.name, status=IngestionRun.Status.SUCCEEDED
                     )
                     .order_by("-finished_at")
                     .values_list("finished_at", flat=True)
                     .first()
                 )
-                sources[info.slug] = {
+                sources[source.name] = {
                     "last_success_at": last,
                     "age_seconds": round((now - last).total_seconds())
                     if last

@@ -7,7 +7,7 @@ running anything. The management command starts it once this process leads.
 Jobs (all UTC):
 
 - ``ingest:<slug>``: refresh each enabled source on its own cron (``Source.schedule``,
-  overridden by ``SCHEDULER_CRON_<SLUG>``).
+  overridden by ``SCHEDULER_CRON_<SLUG>``: ``core.sources.refresh_cron``).
 - ``monthly:<slug>``: at 23:00 on the last day of each month, crawl the whole next
   month from each enabled source that supports date ranges.
 - ``followup:<slug>:<YYYYmmddTHHMM>``: one-shot re-crawls after high-importance
@@ -23,7 +23,6 @@ times apply.
 """
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,17 +41,24 @@ from django.utils.module_loading import import_string
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
+from core.sources import refresh_cron
 from ingestion.sources import Source, all_sources
 from scheduler import jobs
 from scheduler.cron import CronError, cron_trigger, shortest_gap
+from scheduler.followups import PREFIX as FOLLOWUP
 from scheduler.followups import add_followup, plan_followups, sync_followups
 
 logger = logging.getLogger(__name__)
 
+# Job ids are "<kind>:<slug>". They are the job store's keys (a renamed id is a new
+# job), so they are spelled here only.
+REFRESH = "ingest"
+MONTHLY = "monthly"
 MONTHLY_TRIGGER_FIELDS = {"day": "last", "hour": 23}
 PRUNE_JOB_ID = "housekeeping:prune-executions"
 # No refresh may poll a source more often than this, whatever the cron says: the
-# ForexFactory feed answers bursts with 429s and IP blocks (research/sources.md §2.6).
+# ForexFactory feed tolerates about 2 downloads per 5 minutes (docs/sources/forexfactory.md,
+# "Fetching, schedule, rate limit").
 # A source may ask for more room with a ``min_interval`` (timedelta) class attribute.
 DEFAULT_MIN_INTERVAL = timedelta(minutes=5)
 # Pruning must keep the last run of the monthly crawl, or every restart would redo it.
@@ -90,17 +96,9 @@ class DjangoBackgroundScheduler(BackgroundScheduler):
             connections.close_all()  # this thread's connections only
 
 
-def cron_variable(source: str) -> str:
-    return f"SCHEDULER_CRON_{source.upper().replace('-', '_')}"
-
-
-def refresh_cron(source: type[Source]) -> tuple[str, str | None]:
-    """The cron for ``source``'s refresh job and the variable that set it, if any."""
-    variable = cron_variable(source.name)
-    override = getattr(settings, variable, None) or os.environ.get(variable)
-    if override:
-        return override, variable
-    return source.schedule, None
+def source_job_id(kind: str, source: str) -> str:
+    """The id of ``source``'s job of ``kind`` (REFRESH or MONTHLY): "ingest:fred"."""
+    return f"{kind}:{source}"
 
 
 def enabled_sources() -> list[type[Source]]:
@@ -146,7 +144,7 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
             )
         specs.append(
             JobSpec(
-                id=f"ingest:{source.name}",
+                id=source_job_id(REFRESH, source.name),
                 func=jobs.refresh,
                 trigger=trigger,
                 name=f"Refresh {source.name} ({expr})",
@@ -156,7 +154,7 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
         if source.supports_range:
             specs.append(
                 JobSpec(
-                    id=f"monthly:{source.name}",
+                    id=source_job_id(MONTHLY, source.name),
                     func=jobs.crawl_next_month,
                     trigger=CronTrigger(**MONTHLY_TRIGGER_FIELDS, timezone=UTC),
                     name=f"Crawl next month from {source.name}",
@@ -290,7 +288,7 @@ def _replan_after_crawl(
     def listener(event: JobExecutionEvent) -> None:
         kind, _, rest = event.job_id.partition(":")
         source = rest.split(":", 1)[0]
-        if kind not in ("ingest", "monthly", "followup") or source not in sources:
+        if kind not in (REFRESH, MONTHLY, FOLLOWUP) or source not in sources:
             return
         try:
             sync_followups(scheduler, source, now=datetime.now(UTC))

@@ -9,12 +9,12 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import lxml.html
 import requests
 
-from core.sources import SourceInfo, register_source_info
+from core import sources as registry
 from ingestion.errors import PayloadError, SourceBlocked
 from ingestion.records import DateWindow, ParsedPayload
 
@@ -70,11 +70,12 @@ class Payload:
 class Source:
     """Subclass, set the class attributes, implement ``fetch`` and ``parse``, ``@register``."""
 
-    name: ClassVar[str]  # stable slug: stored on rows, job ids "ingest:<slug>"
+    name: ClassVar[str]  # stable slug: stored on rows, names the scheduler's jobs
     label: ClassVar[str]
     homepage: ClassVar[str]
     description: ClassVar[str] = ""
-    # Default cron for the refresh job (UTC); SCHEDULER_CRON_<SLUG> overrides it.
+    # Default cron for the refresh job (UTC); core.sources.refresh_cron says which
+    # variable overrides it.
     schedule: ClassVar[str]
     # True when fetch() honours any window; False when the source only serves "now"
     # (the ForexFactory feed is always the current week).
@@ -94,35 +95,17 @@ class Source:
         return DateWindow(start, start + timedelta(days=13))
 
 
-_sources: dict[str, type[Source]] = {}
-
-
 def register(cls: type[Source]) -> type[Source]:
-    """Class decorator: make a source known to ingest, the scheduler and /api/sources/."""
-    if cls.name in _sources and _sources[cls.name] is not cls:
-        raise ValueError(f"two sources are named {cls.name!r}")
-    _sources[cls.name] = cls
-    register_source_info(
-        SourceInfo(
-            slug=cls.name,
-            label=cls.label,
-            homepage=cls.homepage,
-            description=cls.description,
-            supports_range=cls.supports_range,
-            default_schedule=cls.schedule,
-        )
-    )
-    return cls
+    """Class decorator: make a source known to ingest, the scheduler and /api/sources/
+    (one registry, ``core.sources``)."""
+    return registry.register_source(cls)
 
 
 def get_source(name: str) -> Source:
     """An instance of the source named ``name``; KeyError lists the known names."""
-    try:
-        return _sources[name]()
-    except KeyError:
-        known = ", ".join(sorted(_sources)) or "none"
-        raise KeyError(f"unknown source {name!r} (known: {known})") from None
+    return cast(type[Source], registry.source_class(name))()
 
 
 def all_sources() -> list[type[Source]]:
-    return [_sources[name] for name in sorted(_sources)]
+    """Every registered source class, sorted by slug."""
+    return cast(list[type[Source]], registry.all_sources())
