@@ -38,7 +38,13 @@ from calendar_api.serializers import (
     event_json,
 )
 from core.countries import country_name
-from core.models import EconomicEvent, EventRevision, Heartbeat, IngestionRun
+from core.models import (
+    EconomicEvent,
+    EventRevision,
+    Heartbeat,
+    IngestionRun,
+    SourceSchedule,
+)
 from core.sources import all_sources, is_enabled, refresh_cron
 from core.timezones import lookup_zone
 
@@ -309,13 +315,7 @@ class SourceListView(APIView):
 
     @extend_schema(responses=SourceSerializer(many=True))
     def get(self, request: Request) -> Response:
-        from django_apscheduler.models import DjangoJob
-
-        next_runs = dict(
-            DjangoJob.objects.filter(id__startswith="ingest:").values_list(
-                "id", "next_run_time"
-            )
-        )
+        next_runs = dict(SourceSchedule.objects.values_list("source", "next_run_at"))
         counts = dict(
             EconomicEvent.objects.values("source")
             .annotate(n=Count("id"))
@@ -340,7 +340,7 @@ class SourceListView(APIView):
                     "enabled": is_enabled(source.name),
                     "supports_range": source.supports_range,
                     "schedule": refresh_cron(source)[0],
-                    "next_run_at": next_runs.get(f"ingest:{source.name}"),
+                    "next_run_at": next_runs.get(source.name),
                     "last_success_at": success,
                     "last_run": _run_json(last) if last else None,
                     "events": counts.get(source.name, 0),

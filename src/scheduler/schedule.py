@@ -28,19 +28,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    EVENT_SCHEDULER_STARTED,
+    JobExecutionEvent,
+    SchedulerEvent,
+)
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.db.models import Max
 from django.utils.module_loading import import_string
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
+from core.models import SourceSchedule
 from core.sources import refresh_cron
 from ingestion.sources import Source, all_sources
 from scheduler import jobs
@@ -99,6 +107,12 @@ class DjangoBackgroundScheduler(BackgroundScheduler):
 def source_job_id(kind: str, source: str) -> str:
     """The id of ``source``'s job of ``kind`` (REFRESH or MONTHLY): "ingest:fred"."""
     return f"{kind}:{source}"
+
+
+def job_kind_and_source(job_id: str) -> tuple[str, str]:
+    """("ingest", "fred") for "ingest:fred"; follow-up ids have a time after the slug."""
+    kind, _, rest = job_id.partition(":")
+    return kind, rest.split(":", 1)[0]
 
 
 def enabled_sources() -> list[type[Source]]:
@@ -273,6 +287,10 @@ def build_scheduler(now: datetime | None = None) -> DjangoBackgroundScheduler:
     scheduler.add_listener(
         _replan_after_crawl(scheduler, set(followup_sources)), EVENT_JOB_EXECUTED
     )
+    scheduler.add_listener(
+        _publish_after_change(scheduler),
+        EVENT_SCHEDULER_STARTED | EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES,
+    )
     return scheduler
 
 
@@ -286,8 +304,7 @@ def _replan_after_crawl(
     """
 
     def listener(event: JobExecutionEvent) -> None:
-        kind, _, rest = event.job_id.partition(":")
-        source = rest.split(":", 1)[0]
+        kind, source = job_kind_and_source(event.job_id)
         if kind not in (REFRESH, MONTHLY, FOLLOWUP) or source not in sources:
             return
         try:
@@ -295,6 +312,49 @@ def _replan_after_crawl(
         finally:
             # Listeners run in the job's worker thread, outside the job's wrapper.
             close_old_connections()
+
+    return listener
+
+
+def publish_next_runs(scheduler: BaseScheduler, job_id: str | None = None) -> None:
+    """Copy refresh jobs' next run times into core.SourceSchedule, for /api/sources/.
+
+    With ``job_id``, that refresh job only; without, every one, and the rows of sources
+    no longer scheduled are dropped (as ``remove_stale_jobs`` drops their jobs).
+    """
+    jobs = [scheduler.get_job(job_id)] if job_id else scheduler.get_jobs()
+    next_runs: dict[str, datetime | None] = {}
+    for job in filter(None, jobs):  # None: the job was removed in the meantime
+        kind, source = job_kind_and_source(job.id)
+        if kind == REFRESH:
+            next_runs[source] = job.next_run_time
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        if job_id is None:
+            SourceSchedule.objects.exclude(source__in=next_runs).delete()
+        for source, next_run_at in next_runs.items():
+            SourceSchedule.objects.update_or_create(
+                source=source,
+                defaults={"next_run_at": next_run_at, "published_at": now},
+            )
+
+
+def _publish_after_change(
+    scheduler: BaseScheduler,
+) -> Callable[[SchedulerEvent], None]:
+    """A listener that publishes next run times when they change: all of them at start,
+    a refresh job's own when it is handed to a worker (APScheduler has just moved its
+    next run time on; a job skipped as still running moves on too)."""
+
+    def listener(event: SchedulerEvent) -> None:
+        job_id = getattr(event, "job_id", None)
+        if job_id is not None and job_kind_and_source(job_id)[0] != REFRESH:
+            return
+        try:
+            publish_next_runs(scheduler, job_id)
+        except DatabaseError as exc:
+            # The next change publishes again; the jobs themselves are unaffected.
+            logger.warning("next run times not published: %s", exc)
 
     return listener
 
