@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from core.models import FIGURE_FIELDS
+from core.models import FIGURE_FIELDS, IngestionRun
 
 # Columns a list row is built from (and the CSV/ICS exports).
 EVENT_COLUMNS = [
@@ -135,21 +135,15 @@ class CountrySerializer(serializers.Serializer):
     events = serializers.IntegerField()
 
 
-class RunSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    trigger = serializers.CharField()
-    status = serializers.CharField()
-    started_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-    window_start = serializers.DateField(allow_null=True)
-    window_end = serializers.DateField(allow_null=True)
-    fetched = serializers.IntegerField()
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    cancelled = serializers.IntegerField()
-    skipped = serializers.IntegerField()
-    error = serializers.CharField()
+class RunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IngestionRun
+        fields = [
+            "id", "trigger", "status", "started_at", "finished_at", "window_start",
+            "window_end", "fetched", "created", "updated", "unchanged", "cancelled",
+            "skipped", "error",
+        ]  # fmt: skip
+        read_only_fields = fields  # output only: every field is always present
 
 
 class SourceSerializer(serializers.Serializer):

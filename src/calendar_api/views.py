@@ -316,56 +316,30 @@ class SourceListView(APIView):
     @extend_schema(responses=SourceSerializer(many=True))
     def get(self, request: Request) -> Response:
         next_runs = dict(SourceSchedule.objects.values_list("source", "next_run_at"))
+        successes = IngestionRun.objects.last_success_by_source()
         counts = dict(
             EconomicEvent.objects.values("source")
             .annotate(n=Count("id"))
             .values_list("source", "n")
         )
-        data = []
-        for source in all_sources():
-            runs = IngestionRun.objects.filter(source=source.name)
-            last = runs.order_by("-started_at", "-id").first()
-            success = (
-                runs.filter(status=IngestionRun.Status.SUCCEEDED)
-                .order_by("-finished_at")
-                .values_list("finished_at", flat=True)
-                .first()
-            )
-            data.append(
-                {
-                    "slug": source.name,
-                    "label": source.label,
-                    "homepage": source.homepage,
-                    "description": source.description,
-                    "enabled": is_enabled(source.name),
-                    "supports_range": source.supports_range,
-                    "schedule": refresh_cron(source)[0],
-                    "next_run_at": next_runs.get(source.name),
-                    "last_success_at": success,
-                    "last_run": _run_json(last) if last else None,
-                    "events": counts.get(source.name, 0),
-                }
-            )
-        return Response(data)
-
-
-def _run_json(run: IngestionRun) -> dict:
-    return {
-        "id": run.pk,
-        "trigger": run.trigger,
-        "status": run.status,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "window_start": run.window_start,
-        "window_end": run.window_end,
-        "fetched": run.fetched,
-        "created": run.created,
-        "updated": run.updated,
-        "unchanged": run.unchanged,
-        "cancelled": run.cancelled,
-        "skipped": run.skipped,
-        "error": run.error,
-    }
+        rows = [
+            {
+                "slug": source.name,
+                "label": source.label,
+                "homepage": source.homepage,
+                "description": source.description,
+                "enabled": is_enabled(source.name),
+                "supports_range": source.supports_range,
+                "schedule": refresh_cron(source)[0],
+                "next_run_at": next_runs.get(source.name),
+                "last_success_at": successes.get(source.name),
+                # Meta.ordering puts the latest run first.
+                "last_run": IngestionRun.objects.filter(source=source.name).first(),
+                "events": counts.get(source.name, 0),
+            }
+            for source in all_sources()
+        ]
+        return Response(SourceSerializer(rows, many=True).data)
 
 
 class HealthView(APIView):
@@ -380,18 +354,12 @@ class HealthView(APIView):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
+            successes = IngestionRun.objects.last_success_by_source()
             sources = {}
             for source in all_sources():
                 if not is_enabled(source.name):
                     continue
-                last = (
-                    IngestionRun.objects.filter(
-                        source=source.name, status=IngestionRun.Status.SUCCEEDED
-                    )
-                    .order_by("-finished_at")
-                    .values_list("finished_at", flat=True)
-                    .first()
-                )
+                last = successes.get(source.name)
                 sources[source.name] = {
                     "last_success_at": last,
                     "age_seconds": round((now - last).total_seconds())

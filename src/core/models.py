@@ -9,7 +9,7 @@ clock time). Only ``ingestion.services`` writes these rows.
 from django.db import models
 from django.db.models import Q
 
-from core.querysets import EventQuerySet
+from core.querysets import EventQuerySet, IngestionRunQuerySet
 
 
 class TimePrecision(models.TextChoices):
@@ -197,6 +197,8 @@ class IngestionRun(models.Model):
     cancelled = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+
+    objects = IngestionRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Max, Q
 
 
 class EventQuerySet(models.QuerySet):
@@ -57,3 +57,17 @@ class EventQuerySet(models.QuerySet):
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The UTC instant at which ``day`` starts in ``tz`` (DST-correct)."""
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+
+
+class IngestionRunQuerySet(models.QuerySet):
+    def last_success_by_source(self) -> dict[str, datetime]:
+        """When each source's last successful run finished: one aggregate query (the
+        run_source_status index), sources that never succeeded left out."""
+        rows = (
+            self.filter(status=self.model.Status.SUCCEEDED)
+            .order_by()
+            .values("source")
+            .annotate(last=Max("finished_at"))
+            .values_list("source", "last")
+        )
+        return dict(rows)
