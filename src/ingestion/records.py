@@ -8,6 +8,7 @@
 import re
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import models
 
@@ -103,6 +104,25 @@ class EventRecord:
                 raise InvalidRow(
                     f"{name} is {len(value)} characters, more than {limit}"
                 )
+
+    @classmethod
+    def at(cls, instant: datetime, **values: Any) -> "EventRecord":
+        """An event at an exact instant (aware), stored as its UTC date and clock time."""
+        if instant.tzinfo is None:
+            raise InvalidRow(f"instant {instant.isoformat()} has no UTC offset")
+        utc = instant.astimezone(UTC)
+        return cls(
+            date=utc.date(),
+            time=utc.time(),
+            time_precision=TimePrecision.EXACT,
+            **values,
+        )
+
+    @classmethod
+    def on(cls, day: date, precision: str, **values: Any) -> "EventRecord":
+        """An event on a calendar day without a clock time; ``precision`` says why
+        (all day, tentative, or only the date is known)."""
+        return cls(date=day, time=None, time_precision=precision, **values)
 
     @property
     def scheduled_at(self) -> datetime:

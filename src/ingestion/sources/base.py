@@ -1,8 +1,10 @@
-"""The contract every source implements, and the registry that lists them.
+"""The contract every source implements, and the helpers they share.
 
-A source is two halves: ``fetch`` does the HTTP and yields raw payloads; ``parse`` is
-pure (bytes in, ``ParsedPayload`` out) and is what the tests run on recorded payloads.
-``python manage.py ingest SOURCE --file PATH`` replays a payload through ``parse``.
+A source is two halves: ``fetch`` does the HTTP (through ``Source.download``) and
+yields raw payloads; ``extract`` is pure (bytes in, ``ParsedPayload`` out). Every
+payload reaches ``extract`` through ``Source.parse``, which first refuses a block page,
+so the tests, a crawl and ``python manage.py ingest SOURCE --file PATH`` all read
+payloads the same way. The registry itself is ``core.sources``.
 """
 
 import json
@@ -59,6 +61,15 @@ def check_not_blocked(source: str, body: bytes, status: int | None = None) -> No
         )
 
 
+def strip_payload(source: str, payload: bytes) -> bytes:
+    """``payload`` without a leading byte-order mark or white space; PayloadError
+    when nothing is left."""
+    body = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not body:
+        raise PayloadError(f"{source}: empty payload")
+    return body
+
+
 @dataclass(frozen=True)
 class Payload:
     """One HTTP response body (or a recorded file) with where it came from."""
@@ -68,7 +79,7 @@ class Payload:
 
 
 class Source:
-    """Subclass, set the class attributes, implement ``fetch`` and ``parse``, ``@register``."""
+    """Subclass, set the class attributes, implement ``fetch`` and ``extract``, ``@register``."""
 
     name: ClassVar[str]  # stable slug: stored on rows, names the scheduler's jobs
     label: ClassVar[str]
@@ -84,10 +95,33 @@ class Source:
     chunk_days: ClassVar[int] = 7
 
     def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
+        """The payloads that cover ``window``, each from ``self.download``."""
+        raise NotImplementedError
+
+    def extract(self, body: bytes) -> ParsedPayload:
+        """The events in ``body``, which ``parse`` has checked is not a block page."""
         raise NotImplementedError
 
     def parse(self, payload: bytes) -> ParsedPayload:
-        raise NotImplementedError
+        """The events in ``payload``; SourceBlocked when bot protection answered
+        instead (a challenge page is never read as "no events")."""
+        check_not_blocked(self.name, payload)
+        return self.extract(payload)
+
+    def download(
+        self, http: requests.Session, url: str, *, method: str = "GET", **kwargs
+    ) -> Payload:
+        """One request for ``fetch``: SourceBlocked when bot protection answers,
+        requests.HTTPError for any other failing status, else the body."""
+        response = http.request(method, url, **kwargs)
+        self.check_response(response)
+        response.raise_for_status()
+        return Payload(response.content, response.url)
+
+    def check_response(self, response: requests.Response) -> None:
+        """Raise when ``response`` is a refusal, not data. A source that can tell its
+        own refusals apart (a rejected API key) names them first, then calls this."""
+        check_not_blocked(self.name, response.content, response.status_code)
 
     def default_window(self, today: date) -> DateWindow:
         """The window a refresh crawls when none is given: this week and the next."""
