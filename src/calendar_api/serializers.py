@@ -3,7 +3,7 @@ a direct mapping from ``.values()`` rows, because per-field serializer machinery
 more than the query on the list endpoint (docs/benchmarks.md). A test checks that the
 two agree key for key."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -234,7 +234,3 @@ def _figure(row: dict, name: str) -> dict | None:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def clock(value: time | None) -> str:
-    return value.strftime("%H:%M") if value else ""
