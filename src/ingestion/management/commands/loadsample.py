@@ -16,6 +16,7 @@ from ingestion import SAMPLES_DIR
 from ingestion.errors import IngestionError
 from ingestion.services import ingest_source
 from ingestion.sources import all_sources
+
 NOT_PAYLOADS = {".md", ".txt"}  # READMEs and notes beside the payloads
 
 
