@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.logformat import LINE_FORMATTER
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository root
 
 
@@ -218,12 +220,7 @@ LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "line": {
-            "format": "%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d %(message)s",
-            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
-        },
-    },
+    "formatters": {"line": dict(LINE_FORMATTER)},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
