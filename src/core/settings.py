@@ -312,12 +312,6 @@ SCHEDULER_FOLLOWUP_HORIZON_DAYS = env_int("SCHEDULER_FOLLOWUP_HORIZON_DAYS", 8)
 # Job execution history is pruned weekly beyond this age. Catch-up after downtime reads
 # the last successful execution, so keep it longer than the monthly crawl's period.
 SCHEDULER_EXECUTION_MAX_AGE_DAYS = env_int("SCHEDULER_EXECUTION_MAX_AGE_DAYS", 90)
-# Dotted paths of extra jobs run at start and then every ..._INTERVAL_SECONDS. For the
-# process-level tests (a job that runs promptly without network); empty in production.
-SCHEDULER_EXTRA_JOBS = env_list("SCHEDULER_EXTRA_JOBS", default=[])
-SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS = env_int(
-    "SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS", 60
-)
 APSCHEDULER_DATETIME_FORMAT = "Y-m-d H:i:s"
 APSCHEDULER_RUN_NOW_TIMEOUT = 25
 

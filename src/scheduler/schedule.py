@@ -183,7 +183,16 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
             name="Prune old job executions",
         )
     )
-    for path in settings.SCHEDULER_EXTRA_JOBS:
+    specs.extend(_extra_jobs())
+    return specs
+
+
+def _extra_jobs() -> list[JobSpec]:
+    """The test-only hook: tests/settings.py defines SCHEDULER_EXTRA_JOBS for the
+    scheduler processes the tests start; production settings do not."""
+    specs: list[JobSpec] = []
+    interval = getattr(settings, "SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS", 60)
+    for path in getattr(settings, "SCHEDULER_EXTRA_JOBS", ()):
         try:
             func = import_string(path)
         except ImportError as exc:
@@ -194,9 +203,7 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
             JobSpec(
                 id=f"extra:{path}",
                 func=func,
-                trigger=IntervalTrigger(
-                    seconds=settings.SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS, timezone=UTC
-                ),
+                trigger=IntervalTrigger(seconds=interval, timezone=UTC),
                 name=f"Extra job {path}",
                 catch_up=False,
                 run_at_start=True,

@@ -32,7 +32,6 @@ def sources(monkeypatch, settings):
         "scheduler.schedule.all_sources", lambda: [FeedSource, RangeSource]
     )
     settings.INGESTION_SOURCES = ["rangesrc", "feedsrc"]
-    settings.SCHEDULER_EXTRA_JOBS = []
     return {"rangesrc": RangeSource, "feedsrc": FeedSource}
 
 
