@@ -41,6 +41,19 @@ def fixture_bytes(relative: str) -> bytes:
 
 
 @pytest.fixture
+def source_registry():
+    """The one source registry (core.sources), empty for the test; the real sources
+    are back afterwards. Register test doubles with ``register_source``."""
+    from core import sources
+
+    saved = dict(sources._registry)
+    sources._registry.clear()
+    yield sources
+    sources._registry.clear()
+    sources._registry.update(saved)
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

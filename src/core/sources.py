@@ -10,6 +10,7 @@ import os
 from typing import ClassVar, Protocol, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class SourceInfo(Protocol):
@@ -47,13 +48,30 @@ def source_class(name: str) -> type[SourceInfo]:
     try:
         return _registry[name]
     except KeyError:
-        known = ", ".join(sorted(_registry)) or "none"
-        raise KeyError(f"unknown source {name!r} (known: {known})") from None
+        raise KeyError(f"unknown source {name!r} (known: {_known()})") from None
 
 
 def is_enabled(name: str) -> bool:
     """True when settings.INGESTION_SOURCES lists the source."""
     return name in settings.INGESTION_SOURCES
+
+
+def enabled_sources() -> list[type[SourceInfo]]:
+    """The sources settings.INGESTION_SOURCES lists, in its order.
+
+    Raises ImproperlyConfigured naming the slugs no source is registered as.
+    """
+    unknown = [name for name in settings.INGESTION_SOURCES if name not in _registry]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"INGESTION_SOURCES names unknown source(s) {', '.join(unknown)} "
+            f"(known: {_known()})"
+        )
+    return [_registry[name] for name in settings.INGESTION_SOURCES]
+
+
+def _known() -> str:
+    return ", ".join(sorted(_registry)) or "none"
 
 
 def cron_variable(name: str) -> str:

@@ -42,6 +42,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.db.models import Max
 from django.utils.module_loading import import_string
@@ -50,7 +51,8 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from core.models import SourceSchedule
 from core.sources import refresh_cron
-from ingestion.sources import Source, all_sources
+from ingestion import sources as registry
+from ingestion.sources import Source
 from scheduler import jobs
 from scheduler.cron import CronError, cron_trigger, shortest_gap
 from scheduler.followups import PREFIX as FOLLOWUP
@@ -116,15 +118,11 @@ def job_kind_and_source(job_id: str) -> tuple[str, str]:
 
 
 def enabled_sources() -> list[type[Source]]:
-    """Registered sources listed in settings.INGESTION_SOURCES; unknown slugs are an error."""
-    registered = {source.name: source for source in all_sources()}
-    unknown = [slug for slug in settings.INGESTION_SOURCES if slug not in registered]
-    if unknown:
-        known = ", ".join(sorted(registered)) or "none"
-        raise SchedulerConfigError(
-            f"INGESTION_SOURCES names unknown source(s) {', '.join(unknown)} (known: {known})"
-        )
-    return [registered[slug] for slug in settings.INGESTION_SOURCES]
+    """The enabled sources; SchedulerConfigError names any unknown slug."""
+    try:
+        return registry.enabled_sources()
+    except ImproperlyConfigured as exc:
+        raise SchedulerConfigError(str(exc)) from None
 
 
 def declared_jobs(now: datetime) -> list[JobSpec]:

@@ -2,7 +2,6 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from core import sources
 from tests.factories import EconomicEventFactory
 
 
@@ -37,10 +36,8 @@ def make_event():
 
 
 @pytest.fixture
-def registered_sources():
+def registered_sources(source_registry):
     """Two sources registered for the test, and the registry restored afterwards."""
-    saved = dict(sources._registry)
-    sources._registry.clear()
     for slug, title in (("alpha", "Alpha"), ("beta", "Beta")):
         attributes = {
             "name": slug,
@@ -50,7 +47,4 @@ def registered_sources():
             "supports_range": True,
             "schedule": "0 6 * * *",
         }
-        sources.register_source(type(title, (), attributes))
-    yield
-    sources._registry.clear()
-    sources._registry.update(saved)
+        source_registry.register_source(type(title, (), attributes))

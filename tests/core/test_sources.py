@@ -1,6 +1,7 @@
 """The one source registry and the facts derived from it (core.sources)."""
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from core import sources
 
@@ -18,13 +19,8 @@ def source_type(name: str, schedule: str = "0 6 * * *") -> type:
 
 
 @pytest.fixture
-def registry():
-    """An empty registry for the test, the real one restored afterwards."""
-    saved = dict(sources._registry)
-    sources._registry.clear()
-    yield sources
-    sources._registry.clear()
-    sources._registry.update(saved)
+def registry(source_registry):
+    return source_registry
 
 
 def test_the_ingestion_sources_are_registered_here():
@@ -70,3 +66,17 @@ def test_enabled_means_listed_in_ingestion_sources(settings):
         True,
         False,
     )
+
+
+def test_enabled_sources_follow_the_setting_and_name_unknown_slugs(registry, settings):
+    alpha, beta = source_type("alpha"), source_type("beta")
+    registry.register_source(alpha)
+    registry.register_source(beta)
+    settings.INGESTION_SOURCES = ["beta", "alpha"]
+    assert registry.enabled_sources() == [beta, alpha]
+    settings.INGESTION_SOURCES = ["alpha", "gamma"]
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"^INGESTION_SOURCES names unknown source\(s\) gamma \(known: alpha, beta\)$",
+    ):
+        registry.enabled_sources()

@@ -1,8 +1,14 @@
 """The registered sources. Adding one: a module here, and one import line below."""
 
-from ingestion.sources.base import Source, all_sources, get_source, register
+from ingestion.sources.base import (
+    Source,
+    all_sources,
+    enabled_sources,
+    get_source,
+    register,
+)
 
-__all__ = ["Source", "all_sources", "get_source", "register"]
+__all__ = ["Source", "all_sources", "enabled_sources", "get_source", "register"]
 
 # One name per source module below: importing a module registers its source.
 from ingestion.sources import forexfactory, fred, investing, tradingeconomics  # noqa: F401

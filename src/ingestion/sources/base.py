@@ -143,3 +143,8 @@ def get_source(name: str) -> Source:
 def all_sources() -> list[type[Source]]:
     """Every registered source class, sorted by slug."""
     return cast(list[type[Source]], registry.all_sources())
+
+
+def enabled_sources() -> list[type[Source]]:
+    """The enabled source classes (``core.sources.enabled_sources``)."""
+    return cast(list[type[Source]], registry.enabled_sources())
