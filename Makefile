@@ -4,7 +4,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-SAMPLES := src/ingestion/samples
 
 .PHONY: install run serve migrate sample test test-postgres lint format check clean lock
 

@@ -5,7 +5,15 @@ docs/deployment.md), so the image never needs a different command line.
 """
 
 import os
+import sys
 from pathlib import Path
+
+# The app lives under src/ (manage.py adds it the same way); the log format is read
+# from it before gunicorn loads the app.
+SRC = Path(__file__).resolve().parent / "src"
+sys.path.insert(0, str(SRC))
+
+from core.logformat import LINE_FORMATTER  # noqa: E402
 
 # Production web serving: refuse the development secret key (see core.settings).
 # An operator can still opt out explicitly with DJANGO_REQUIRE_SECRET_KEY=0.
@@ -24,9 +32,8 @@ def _default_workers() -> int:
     return min(2 * cpus + 1, 8)
 
 
-# The app lives under src/ (manage.py adds it the same way).
 wsgi_app = "core.wsgi:application"
-pythonpath = str(Path(__file__).resolve().parent / "src")
+pythonpath = str(SRC)
 
 bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"]
 workers = _int("GUNICORN_WORKERS", _default_workers())
@@ -54,7 +61,7 @@ if os.path.isdir("/dev/shm"):
 control_socket_disable = True
 
 # LOGGING: access and error logs on stdout, in the same one-line key=value shape
-# as Django's LOGGING (core.settings), so one parser reads every line of the stack.
+# as Django's LOGGING (core.logformat), so one parser reads every line of the stack.
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info").lower()
@@ -66,12 +73,7 @@ access_log_format = (
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "line": {
-            "format": "%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d %(message)s",
-            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
-        },
-    },
+    "formatters": {"line": dict(LINE_FORMATTER)},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

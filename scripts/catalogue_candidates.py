@@ -27,6 +27,7 @@ if __name__ == "__main__":  # run as a script: make src importable and Django re
 
     django.setup()
 
+from ingestion import SAMPLES_DIR  # noqa: E402
 from ingestion.catalogue import ALIAS_KEYS, Catalogue, load_catalogue  # noqa: E402
 from ingestion.errors import IngestionError  # noqa: E402
 from ingestion.records import EventRecord  # noqa: E402
@@ -66,17 +67,28 @@ class Coverage:
 
 
 def recorded_rows(fixtures: Path) -> Iterator[tuple[str, EventRecord]]:
-    """(source, row) for every row every recorded payload under ``fixtures`` parses to."""
-    for folder, source in FOLDERS.items():
-        for path in sorted((fixtures / folder).glob("*")):
-            if path.suffix == ".md":
-                continue
-            try:
-                parsed = get_source(source).parse(path.read_bytes())
-            except IngestionError:  # a recorded block page: no rows, on purpose
-                continue
-            for record in parsed.records:
-                yield source, record
+    """(source, row) for every row every recorded payload under ``fixtures`` parses to,
+    and of the bundled samples (stored once, in the package)."""
+    payloads = [
+        (source, path)
+        for folder, source in FOLDERS.items()
+        for path in sorted((fixtures / folder).glob("*"))
+    ]
+    payloads += [
+        (folder.name, path)
+        for folder in sorted(SAMPLES_DIR.iterdir())
+        if folder.is_dir()
+        for path in sorted(folder.glob("*"))
+    ]
+    for source, path in payloads:
+        if path.suffix == ".md":
+            continue
+        try:
+            parsed = get_source(source).parse(path.read_bytes())
+        except IngestionError:  # a recorded block page: no rows, on purpose
+            continue
+        for record in parsed.records:
+            yield source, record
 
 
 def candidates(

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from ingestion import SAMPLES_DIR
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -20,15 +22,35 @@ def pytest_collection_modifyitems(config, items):
 
 
 def fixture_path(relative: str) -> Path:
-    """Path of a recorded payload under tests/fixtures/ (copied from shared/fixtures)."""
+    """Path of the recorded payload ``relative`` ("fred/<file>"): under tests/fixtures/,
+    or, for the recordings that are also the bundled sample data, the one copy of that
+    file under src/ingestion/samples/<slug>/ (each folder's PROVENANCE.md says which)."""
     path = FIXTURES / relative
-    if not path.is_file():
-        raise FileNotFoundError(f"no recorded fixture {relative!r} under {FIXTURES}")
-    return path
+    if path.is_file():
+        return path
+    samples = list(SAMPLES_DIR.glob(f"*/{Path(relative).name}"))
+    if len(samples) != 1:
+        raise FileNotFoundError(
+            f"no recorded fixture {relative!r} under {FIXTURES} or {SAMPLES_DIR}"
+        )
+    return samples[0]
 
 
 def fixture_bytes(relative: str) -> bytes:
     return fixture_path(relative).read_bytes()
+
+
+@pytest.fixture
+def source_registry():
+    """The one source registry (core.sources), empty for the test; the real sources
+    are back afterwards. Register test doubles with ``register_source``."""
+    from core import sources
+
+    saved = dict(sources._registry)
+    sources._registry.clear()
+    yield sources
+    sources._registry.clear()
+    sources._registry.update(saved)
 
 
 @pytest.fixture

@@ -1,18 +1,16 @@
 """Query parameters of /api/events/. Validation lives in the form, so every bad value is
 a 400 naming its parameter; the query itself is the model's QuerySet vocabulary."""
 
-import re
-from datetime import datetime
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import django_filters as filters
 from django import forms
 from drf_spectacular.utils import extend_schema_field
 
-from core.countries import is_known_country
+from core.countries import is_currency_code, is_known_country
 from core.models import EconomicEvent, EventKind, EventStatus, Importance
-from core.querysets import UTC
+from core.timezones import lookup_zone
 
 ORDERINGS = (
     "date",
@@ -23,27 +21,8 @@ ORDERINGS = (
     "-country",
     "updated",
 )
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_LIST = 50  # items in one comma-separated list
 MAX_Q = 100
-
-
-@cache
-def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def lookup_zone(name: str) -> ZoneInfo:
-    """The IANA zone called ``name``; ValueError naming it when there is none.
-
-    Names are checked against the zone list before ZoneInfo sees them: ZoneInfo turns
-    a key into a file path, and odd keys fail with OSError (too long, a directory).
-    """
-    if name not in _zone_names():
-        raise ValueError(
-            f"Unknown time zone {name!r}; use an IANA name such as Asia/Seoul."
-        )
-    return ZoneInfo(name)
 
 
 class CharInFilter(filters.BaseInFilter, filters.CharFilter):
@@ -100,7 +79,7 @@ class EventFilterForm(forms.Form):
 
     def clean_currency(self) -> list[str] | None:
         codes = self._codes("currency")
-        bad = [code for code in codes or [] if not _CURRENCY.match(code)]
+        bad = [code for code in codes or [] if not is_currency_code(code)]
         if bad:
             raise forms.ValidationError(
                 f"Not ISO 4217 currency code(s): {', '.join(bad)}. Use e.g. USD,EUR."
@@ -285,5 +264,5 @@ class EventFilterSet(filters.FilterSet):
         start = data.get("date") or data.get("date_from")
         end = data.get("date") or data.get("date_to")
         if start or end:
-            queryset = queryset.in_days(start, end, data.get("tz") or UTC)
+            queryset = queryset.in_days(start, end, data.get("tz"))
         return queryset

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calendar_api.filters import EventFilterSet, lookup_zone
+from calendar_api.filters import EventFilterSet
 from calendar_api.pagination import KeysetPagination
 from calendar_api.renderers import CSVRenderer, FastJSONRenderer, ICalendarRenderer
 from calendar_api.serializers import (
@@ -38,8 +38,15 @@ from calendar_api.serializers import (
     event_json,
 )
 from core.countries import country_name
-from core.models import EconomicEvent, EventRevision, Heartbeat, IngestionRun
-from core.sources import all_source_infos
+from core.models import (
+    EconomicEvent,
+    EventRevision,
+    Heartbeat,
+    IngestionRun,
+    SourceSchedule,
+)
+from core.sources import all_sources, is_enabled, refresh_cron
+from core.timezones import lookup_zone
 
 EXPORT_FORMATS = ("csv", "ics")
 MAX_ID = 2**63 - 1
@@ -308,63 +315,31 @@ class SourceListView(APIView):
 
     @extend_schema(responses=SourceSerializer(many=True))
     def get(self, request: Request) -> Response:
-        from django_apscheduler.models import DjangoJob
-
-        next_runs = dict(
-            DjangoJob.objects.filter(id__startswith="ingest:").values_list(
-                "id", "next_run_time"
-            )
-        )
+        next_runs = dict(SourceSchedule.objects.values_list("source", "next_run_at"))
+        successes = IngestionRun.objects.last_success_by_source()
         counts = dict(
             EconomicEvent.objects.values("source")
             .annotate(n=Count("id"))
             .values_list("source", "n")
         )
-        data = []
-        for info in all_source_infos():
-            runs = IngestionRun.objects.filter(source=info.slug)
-            last = runs.order_by("-started_at", "-id").first()
-            success = (
-                runs.filter(status=IngestionRun.Status.SUCCEEDED)
-                .order_by("-finished_at")
-                .values_list("finished_at", flat=True)
-                .first()
-            )
-            data.append(
-                {
-                    "slug": info.slug,
-                    "label": info.label,
-                    "homepage": info.homepage,
-                    "description": info.description,
-                    "enabled": info.enabled,
-                    "supports_range": info.supports_range,
-                    "schedule": info.schedule,
-                    "next_run_at": next_runs.get(f"ingest:{info.slug}"),
-                    "last_success_at": success,
-                    "last_run": _run_json(last) if last else None,
-                    "events": counts.get(info.slug, 0),
-                }
-            )
-        return Response(data)
-
-
-def _run_json(run: IngestionRun) -> dict:
-    return {
-        "id": run.pk,
-        "trigger": run.trigger,
-        "status": run.status,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "window_start": run.window_start,
-        "window_end": run.window_end,
-        "fetched": run.fetched,
-        "created": run.created,
-        "updated": run.updated,
-        "unchanged": run.unchanged,
-        "cancelled": run.cancelled,
-        "skipped": run.skipped,
-        "error": run.error,
-    }
+        rows = [
+            {
+                "slug": source.name,
+                "label": source.label,
+                "homepage": source.homepage,
+                "description": source.description,
+                "enabled": is_enabled(source.name),
+                "supports_range": source.supports_range,
+                "schedule": refresh_cron(source)[0],
+                "next_run_at": next_runs.get(source.name),
+                "last_success_at": successes.get(source.name),
+                # Meta.ordering puts the latest run first.
+                "last_run": IngestionRun.objects.filter(source=source.name).first(),
+                "events": counts.get(source.name, 0),
+            }
+            for source in all_sources()
+        ]
+        return Response(SourceSerializer(rows, many=True).data)
 
 
 class HealthView(APIView):
@@ -379,19 +354,13 @@ class HealthView(APIView):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
+            successes = IngestionRun.objects.last_success_by_source()
             sources = {}
-            for info in all_source_infos():
-                if not info.enabled:
+            for source in all_sources():
+                if not is_enabled(source.name):
                     continue
-                last = (
-                    IngestionRun.objects.filter(
-                        source=info.slug, status=IngestionRun.Status.SUCCEEDED
-                    )
-                    .order_by("-finished_at")
-                    .values_list("finished_at", flat=True)
-                    .first()
-                )
-                sources[info.slug] = {
+                last = successes.get(source.name)
+                sources[source.name] = {
                     "last_success_at": last,
                     "age_seconds": round((now - last).total_seconds())
                     if last

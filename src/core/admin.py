@@ -2,7 +2,13 @@
 
 from django.contrib import admin
 
-from core.models import EconomicEvent, EventRevision, Heartbeat, IngestionRun
+from core.models import (
+    EconomicEvent,
+    EventRevision,
+    Heartbeat,
+    IngestionRun,
+    SourceSchedule,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,3 +78,8 @@ class IngestionRunAdmin(ReadOnlyAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ("name", "holder", "started_at", "beat_at")
+
+
+@admin.register(SourceSchedule)
+class SourceScheduleAdmin(ReadOnlyAdmin):
+    list_display = ("source", "next_run_at", "published_at")

@@ -1,10 +1,16 @@
-"""ISO 3166-1 alpha-2 codes and names, plus the two codes calendars need beyond ISO."""
+"""Country and currency codes: ISO 3166-1 alpha-2 with names, the two codes calendars
+need beyond ISO, and the shape of an ISO 4217 currency code."""
+
+import re
 
 from iso3166 import countries_by_alpha2
 
 # Not ISO 3166 countries, but what calendars publish for: the euro area (ECB, Eurostat)
 # and global events (G7/G20 and OPEC meetings).
-EXTRA = {"EU": "Euro Area", "WW": "Global"}
+EURO_AREA = "EU"
+GLOBAL = "WW"
+EXTRA = {EURO_AREA: "Euro Area", GLOBAL: "Global"}
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 # ISO's official names are long; calendars and menus use these.
 SHORT_NAMES = {
     "US": "United States", "GB": "United Kingdom", "KR": "South Korea", "RU": "Russia",
@@ -27,3 +33,8 @@ def country_name(code: str) -> str | None:
 
 def is_known_country(code: str) -> bool:
     return country_name(code) is not None
+
+
+def is_currency_code(code: str) -> bool:
+    """True for three capital letters, the shape of an ISO 4217 code ("USD")."""
+    return _CURRENCY_CODE.fullmatch(code) is not None

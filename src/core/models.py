@@ -16,7 +16,7 @@ sorts and range-filters on (midnight UTC of ``date`` when there is no clock time
 from django.db import models
 from django.db.models import Q
 
-from core.querysets import EventQuerySet, OccurrenceQuerySet
+from core.querysets import EventQuerySet, IngestionRunQuerySet, OccurrenceQuerySet
 
 
 class TimePrecision(models.TextChoices):
@@ -443,6 +443,8 @@ class IngestionRun(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
 
+    objects = IngestionRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [
@@ -532,3 +534,21 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.holder}) at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SourceSchedule(models.Model):
+    """When the scheduler next refreshes a source, for /api/sources/.
+
+    The scheduler leader writes it whenever a refresh job's next run time changes (at
+    start, and each time the job is handed to a worker), as it writes the Heartbeat:
+    the API reads a core row instead of importing the scheduler or its job store.
+    """
+
+    source = models.CharField(max_length=32, unique=True)
+    next_run_at = models.DateTimeField(
+        null=True, blank=True, help_text="Null while the job is paused."
+    )
+    published_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.source} next at {self.next_run_at or 'never'}"

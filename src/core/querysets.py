@@ -2,13 +2,11 @@
 
 from collections.abc import Iterable
 from contextlib import suppress
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import models
-from django.db.models import Q
-
-UTC = ZoneInfo("UTC")
+from django.db.models import Max, Q
 
 
 class EventQuerySet(models.QuerySet):
@@ -18,25 +16,20 @@ class EventQuerySet(models.QuerySet):
     def for_currencies(self, codes: Iterable[str]) -> "EventQuerySet":
         return self.filter(currency__in=[code.upper() for code in codes])
 
-    def min_importance(self, level: int) -> "EventQuerySet":
-        return self.filter(importance__gte=level)
-
     def released(self) -> "EventQuerySet":
         return self.exclude(actual="")
 
-    def upcoming(self, now: datetime) -> "EventQuerySet":
-        return self.filter(scheduled_at__gte=now).exclude(status="cancelled")
-
     def in_days(
-        self, start: date | None, end: date | None, tz: ZoneInfo = UTC
+        self, start: date | None, end: date | None, tz: ZoneInfo | None = None
     ) -> "EventQuerySet":
-        """Occurrences on the calendar days ``start``..``end`` (inclusive) as seen in ``tz``.
+        """Occurrences on the calendar days ``start``..``end`` (inclusive) as seen in ``tz``
+        (None: UTC).
 
         Events with a clock time belong to the local day their instant falls on; events
         without one (all-day, tentative, date-only) stay on their calendar ``date`` in
         every zone. Either bound may be None (open range).
         """
-        if tz.key == "UTC":
+        if tz is None or tz.key == "UTC":
             if start is not None and start == end:
                 return self.filter(date=start)
             bounds = {}
@@ -64,6 +57,20 @@ class EventQuerySet(models.QuerySet):
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The UTC instant at which ``day`` starts in ``tz`` (DST-correct)."""
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+
+
+class IngestionRunQuerySet(models.QuerySet):
+    def last_success_by_source(self) -> dict[str, datetime]:
+        """When each source's last successful run finished: one aggregate query (the
+        run_source_status index), sources that never succeeded left out."""
+        rows = (
+            self.filter(status=self.model.Status.SUCCEEDED)
+            .order_by()
+            .values("source")
+            .annotate(last=Max("finished_at"))
+            .values_list("source", "last")
+        )
+        return dict(rows)
 
 
 class OccurrenceQuerySet(EventQuerySet):

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.logformat import LINE_FORMATTER
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository root
 
 
@@ -218,12 +220,7 @@ LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "line": {
-            "format": "%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d %(message)s",
-            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
-        },
-    },
+    "formatters": {"line": dict(LINE_FORMATTER)},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -319,12 +316,6 @@ SCHEDULER_FOLLOWUP_HORIZON_DAYS = env_int("SCHEDULER_FOLLOWUP_HORIZON_DAYS", 8)
 # Job execution history is pruned weekly beyond this age. Catch-up after downtime reads
 # the last successful execution, so keep it longer than the monthly crawl's period.
 SCHEDULER_EXECUTION_MAX_AGE_DAYS = env_int("SCHEDULER_EXECUTION_MAX_AGE_DAYS", 90)
-# Dotted paths of extra jobs run at start and then every ..._INTERVAL_SECONDS. For the
-# process-level tests (a job that runs promptly without network); empty in production.
-SCHEDULER_EXTRA_JOBS = env_list("SCHEDULER_EXTRA_JOBS", default=[])
-SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS = env_int(
-    "SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS", 60
-)
 APSCHEDULER_DATETIME_FORMAT = "Y-m-d H:i:s"
 APSCHEDULER_RUN_NOW_TIMEOUT = 25
 

@@ -6,5 +6,5 @@ class IngestionConfig(AppConfig):
     verbose_name = "Ingestion"
 
     def ready(self) -> None:
-        # Importing the package registers every source (and its core.SourceInfo).
+        # Importing the package registers every source in core.sources.
         import ingestion.sources  # noqa: F401

@@ -43,47 +43,56 @@ def write_rows(
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    columns = [meta.get_field(name).column for name in fields]
-    column_list = ", ".join(quote(column) for column in columns)
-    upsert = ""
-    if conflict:
-        fixed = {meta.get_field(name).column for name in (*conflict, *keep)}
-        updates = ", ".join(
-            f"{quote(column)} = EXCLUDED.{quote(column)}"
-            for column in columns
-            if column not in fixed
-        )
-        targets = ", ".join(quote(meta.get_field(name).column) for name in conflict)
-        upsert = f" ON CONFLICT ({targets}) DO UPDATE SET {updates}"
+    names = [meta.get_field(name).column for name in fields]
+    columns = ", ".join(quote(column) for column in names)
+    on_conflict = _on_conflict(model, names, conflict, keep)
     adapters = _adapters(model, fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(cursor, table, column_list, rows, adapters, upsert)
+            _copy(cursor, table, columns, rows, adapters, on_conflict)
             return
-        placeholders = ", ".join(["%s"] * len(fields))
+        values = ", ".join(["%s"] * len(fields))
         cursor.executemany(
-            f"INSERT INTO {table} ({column_list}) VALUES ({placeholders}){upsert}",
+            f"INSERT INTO {table} ({columns}) VALUES ({values}){on_conflict}",
             [_adapt(row, adapters) for row in rows],
         )
 
 
-def _copy(cursor, table: str, column_list: str, rows, adapters, upsert: str) -> None:
+def _on_conflict(
+    model: type[Model], names: list[str], conflict: Sequence[str], keep: Sequence[str]
+) -> str:
+    """`` ON CONFLICT (...) DO UPDATE SET ...`` for an upsert, or an empty string."""
+    if not conflict:
+        return ""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fixed = {meta.get_field(name).column for name in (*conflict, *keep)}
+    updates = ", ".join(
+        f"{quote(column)} = EXCLUDED.{quote(column)}"
+        for column in names
+        if column not in fixed
+    )
+    target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+    return f" ON CONFLICT ({target}) DO UPDATE SET {updates}"
+
+
+def _copy(cursor, table: str, columns: str, rows, adapters, on_conflict: str) -> None:
     quote = connection.ops.quote_name
     target = table
-    if upsert:
+    if on_conflict:
         target = quote("bulk_upsert")
         # Only the written columns: no id default, no constraints to trip over.
         cursor.execute(
             f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
-            f"SELECT {column_list} FROM {table} WITH NO DATA"
+            f"SELECT {columns} FROM {table} WITH NO DATA"
         )
     json_only = [adapt if adapt is dumps_text else None for adapt in adapters]
-    with cursor.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
+    with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(_adapt(row, json_only))
-    if upsert:
+    if on_conflict:
         cursor.execute(
-            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {target}{upsert}"
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}{on_conflict}"
         )
         cursor.execute(f"DROP TABLE {target}")
 

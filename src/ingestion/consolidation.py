@@ -341,7 +341,8 @@ def reserve_ids(model, count: int) -> list[int]:
                 [table, count],
             )
             return [row[0] for row in cursor.fetchall()]
-        cursor.execute(f"SELECT max(id) FROM {connection.ops.quote_name(table)}")
+        quote = connection.ops.quote_name
+        cursor.execute(f"SELECT max(id) FROM {quote(table)}")
         top = cursor.fetchone()[0] or 0
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
         used = cursor.fetchone()

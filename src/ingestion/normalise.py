@@ -7,9 +7,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from core.countries import EURO_AREA, GLOBAL
 from core.models import EventKind, Importance
+from core.timezones import lookup_zone
 
 # FIGURES
 # ------------------------------------------------------------------------------
@@ -79,10 +81,7 @@ def parse_figure(text: str | None) -> Figure:
 # COUNTRIES AND CURRENCIES
 # ------------------------------------------------------------------------------
 
-# Global / multi-country rows ("All" in the FF feed, G7/G20/OPEC meetings).
-GLOBAL = "WW"
-EURO_AREA = "EU"
-
+# Global / multi-country rows ("All" in the FF feed, G7/G20/OPEC meetings) are GLOBAL.
 CURRENCY_COUNTRY = {
     "USD": "US", "EUR": EURO_AREA, "GBP": "GB", "JPY": "JP", "CHF": "CH", "CAD": "CA",
     "AUD": "AU", "NZD": "NZ", "CNY": "CN", "HKD": "HK", "SGD": "SG", "SEK": "SE",
@@ -105,8 +104,9 @@ for _member in (
 # Country names as sources print them (Investing "Euro Zone", TE "United States",
 # Investing flag classes "United_States" after replacing "_"), lower-cased.
 COUNTRY_NAMES = {
-    "united states": "US", "usa": "US", "us": "US", "euro zone": "EU", "eurozone": "EU",
-    "euro area": "EU", "european union": "EU", "united kingdom": "GB", "uk": "GB",
+    "united states": "US", "usa": "US", "us": "US", "euro zone": EURO_AREA,
+    "eurozone": EURO_AREA, "euro area": EURO_AREA, "european union": EURO_AREA,
+    "united kingdom": "GB", "uk": "GB",
     "great britain": "GB", "japan": "JP", "switzerland": "CH", "canada": "CA",
     "australia": "AU", "new zealand": "NZ", "china": "CN", "hong kong": "HK",
     "singapore": "SG", "sweden": "SE", "norway": "NO", "denmark": "DK", "poland": "PL",
@@ -218,14 +218,6 @@ def split_reference_period(name: str) -> tuple[str, str]:
 # ------------------------------------------------------------------------------
 
 
-def get_zone(key: str) -> ZoneInfo:
-    """ZoneInfo for an IANA name; ValueError (not a ZoneInfo error) when unknown."""
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {key!r}") from exc
-
-
 def to_utc(local: datetime, zone: str | ZoneInfo) -> datetime:
     """Wall-clock ``local`` (naive) in IANA ``zone`` -> aware UTC, DST-correct.
 
@@ -234,5 +226,5 @@ def to_utc(local: datetime, zone: str | ZoneInfo) -> datetime:
     """
     if local.tzinfo is not None:
         return local.astimezone(UTC)
-    tz = zone if isinstance(zone, ZoneInfo) else get_zone(zone)
+    tz = zone if isinstance(zone, ZoneInfo) else lookup_zone(zone)
     return local.replace(tzinfo=tz).astimezone(UTC)

@@ -6,29 +6,20 @@
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from core.models import EventKind, Outcome, TimePrecision
+from django.db import models
+
+from core.countries import is_currency_code
+from core.models import EconomicEvent, EventKind, Outcome, TimePrecision
 from ingestion.errors import InvalidRow
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_CURRENCY = re.compile(r"^([A-Z]{3})?$")
 # Calendars list decades of history and a few years ahead; anything else is garbage.
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2200, 12, 31)
-MAX_LENGTHS = {
-    "external_id": 128,
-    "event_name": 255,
-    "reference_period": 32,
-    "category": 64,
-    "source_event_id": 64,
-    "actual": 64,
-    "forecast": 64,
-    "previous": 64,
-    "revised_previous": 64,
-    "source_url": 500,
-}
 
 
 @dataclass(frozen=True)
@@ -88,17 +79,11 @@ class EventRecord:
             raise InvalidRow("no occurrence id")
         if not self.event_name:
             raise InvalidRow("no event name")
-        for name, limit in MAX_LENGTHS.items():
-            value = getattr(self, name)
-            if len(value) > limit:
-                raise InvalidRow(
-                    f"{name} is {len(value)} characters, more than {limit}"
-                )
         if not _COUNTRY.match(self.country):
             raise InvalidRow(
                 f"country {self.country!r} is not an ISO 3166 alpha-2 code"
             )
-        if not _CURRENCY.match(self.currency):
+        if self.currency and not is_currency_code(self.currency):
             raise InvalidRow(f"currency {self.currency!r} is not an ISO 4217 code")
         if not MIN_DATE <= self.date <= MAX_DATE:
             raise InvalidRow(f"date {self.date} is outside {MIN_DATE}..{MAX_DATE}")
@@ -116,10 +101,45 @@ class EventRecord:
             raise InvalidRow(f"a {self.time_precision} event has no clock time")
         if self.time is not None and self.time.tzinfo is not None:
             raise InvalidRow("time must be naive UTC")
+        for name, limit in MAX_LENGTHS.items():
+            value = getattr(self, name)
+            if len(value) > limit:
+                raise InvalidRow(
+                    f"{name} is {len(value)} characters, more than {limit}"
+                )
+
+    @classmethod
+    def at(cls, instant: datetime, **values: Any) -> "EventRecord":
+        """An event at an exact instant (aware), stored as its UTC date and clock time."""
+        if instant.tzinfo is None:
+            raise InvalidRow(f"instant {instant.isoformat()} has no UTC offset")
+        utc = instant.astimezone(UTC)
+        return cls(
+            date=utc.date(),
+            time=utc.time(),
+            time_precision=TimePrecision.EXACT,
+            **values,
+        )
+
+    @classmethod
+    def on(cls, day: date, precision: str, **values: Any) -> "EventRecord":
+        """An event on a calendar day without a clock time; ``precision`` says why
+        (all day, tentative, or only the date is known)."""
+        return cls(date=day, time=None, time_precision=precision, **values)
 
     @property
     def scheduled_at(self) -> datetime:
         return datetime.combine(self.date, self.time or time.min, tzinfo=UTC)
+
+
+# The limits of the columns the text fields are stored in, read from the model: a
+# longer value is a bad row (a counted skip), never a database error mid-write.
+_RECORD_FIELDS = {record_field.name for record_field in fields(EventRecord)}
+MAX_LENGTHS = {
+    column.name: column.max_length
+    for column in EconomicEvent._meta.get_fields()
+    if isinstance(column, models.CharField) and column.name in _RECORD_FIELDS
+}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 import requests
 from django.db import DatabaseError, connection, transaction
@@ -107,31 +108,14 @@ class Collected:
             self.windows.append(parsed.window)
 
 
-def ingest_source(
-    name: str,
-    *,
-    window: DateWindow | None = None,
-    trigger: str = IngestionRun.Trigger.CLI,
-    files: Sequence[str | Path] | None = None,
-    http: requests.Session | None = None,
-    dry_run: bool = False,
-    progress: ProgressCallback | None = None,
-) -> IngestionRun:
-    """Crawl (or replay ``files`` of) the source named ``name``; see the module docstring.
+def ingest_source(name: str, **options: Any) -> IngestionRun:
+    """Crawl (or replay ``files`` of) the source named ``name``: ``run_ingest`` of the
+    registered source, with the same keyword options; see the module docstring.
 
     Returns the finished IngestionRun. Raises IngestionError (the run row is saved as
     failed first) and KeyError for an unknown source name.
     """
-    source = get_source(name)
-    return run_ingest(
-        source,
-        window=window,
-        trigger=trigger,
-        files=files,
-        http=http,
-        dry_run=dry_run,
-        progress=progress,
-    )
+    return run_ingest(get_source(name), **options)
 
 
 def run_ingest(
@@ -144,7 +128,8 @@ def run_ingest(
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
 ) -> IngestionRun:
-    """``ingest_source`` for a Source instance (tests pass doubles, unregistered)."""
+    """Crawl ``source`` over ``window`` (default: its own refresh window) or replay
+    ``files``; ``ingest_source`` by name. Tests pass doubles here, unregistered."""
     if files is None and window is None:
         window = source.default_window(timezone.now().date())
     run = IngestionRun.objects.create(

@@ -7,7 +7,7 @@ running anything. The management command starts it once this process leads.
 Jobs (all UTC):
 
 - ``ingest:<slug>``: refresh each enabled source on its own cron (``Source.schedule``,
-  overridden by ``SCHEDULER_CRON_<SLUG>``).
+  overridden by ``SCHEDULER_CRON_<SLUG>``: ``core.sources.refresh_cron``).
 - ``monthly:<slug>``: at 23:00 on the last day of each month, crawl the whole next
   month from each enabled source that supports date ranges.
 - ``followup:<slug>:<YYYYmmddTHHMM>``: one-shot re-crawls after high-importance
@@ -23,36 +23,52 @@ times apply.
 """
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    EVENT_SCHEDULER_STARTED,
+    JobExecutionEvent,
+    SchedulerEvent,
+)
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.db.models import Max
 from django.utils.module_loading import import_string
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
-from ingestion.sources import Source, all_sources
+from core.models import SourceSchedule
+from core.sources import refresh_cron
+from ingestion import sources as registry
+from ingestion.sources import Source
 from scheduler import jobs
 from scheduler.cron import CronError, cron_trigger, shortest_gap
+from scheduler.followups import PREFIX as FOLLOWUP
 from scheduler.followups import add_followup, plan_followups, sync_followups
 
 logger = logging.getLogger(__name__)
 
+# Job ids are "<kind>:<slug>". They are the job store's keys (a renamed id is a new
+# job), so they are spelled here only.
+REFRESH = "ingest"
+MONTHLY = "monthly"
 MONTHLY_TRIGGER_FIELDS = {"day": "last", "hour": 23}
 PRUNE_JOB_ID = "housekeeping:prune-executions"
 # No refresh may poll a source more often than this, whatever the cron says: the
-# ForexFactory feed answers bursts with 429s and IP blocks (research/sources.md §2.6).
+# ForexFactory feed tolerates about 2 downloads per 5 minutes (docs/sources/forexfactory.md,
+# "Fetching, schedule, rate limit").
 # A source may ask for more room with a ``min_interval`` (timedelta) class attribute.
 DEFAULT_MIN_INTERVAL = timedelta(minutes=5)
 # Pruning must keep the last run of the monthly crawl, or every restart would redo it.
@@ -90,29 +106,23 @@ class DjangoBackgroundScheduler(BackgroundScheduler):
             connections.close_all()  # this thread's connections only
 
 
-def cron_variable(source: str) -> str:
-    return f"SCHEDULER_CRON_{source.upper().replace('-', '_')}"
+def source_job_id(kind: str, source: str) -> str:
+    """The id of ``source``'s job of ``kind`` (REFRESH or MONTHLY): "ingest:fred"."""
+    return f"{kind}:{source}"
 
 
-def refresh_cron(source: type[Source]) -> tuple[str, str | None]:
-    """The cron for ``source``'s refresh job and the variable that set it, if any."""
-    variable = cron_variable(source.name)
-    override = getattr(settings, variable, None) or os.environ.get(variable)
-    if override:
-        return override, variable
-    return source.schedule, None
+def job_kind_and_source(job_id: str) -> tuple[str, str]:
+    """("ingest", "fred") for "ingest:fred"; follow-up ids have a time after the slug."""
+    kind, _, rest = job_id.partition(":")
+    return kind, rest.split(":", 1)[0]
 
 
 def enabled_sources() -> list[type[Source]]:
-    """Registered sources listed in settings.INGESTION_SOURCES; unknown slugs are an error."""
-    registered = {source.name: source for source in all_sources()}
-    unknown = [slug for slug in settings.INGESTION_SOURCES if slug not in registered]
-    if unknown:
-        known = ", ".join(sorted(registered)) or "none"
-        raise SchedulerConfigError(
-            f"INGESTION_SOURCES names unknown source(s) {', '.join(unknown)} (known: {known})"
-        )
-    return [registered[slug] for slug in settings.INGESTION_SOURCES]
+    """The enabled sources; SchedulerConfigError names any unknown slug."""
+    try:
+        return registry.enabled_sources()
+    except ImproperlyConfigured as exc:
+        raise SchedulerConfigError(str(exc)) from None
 
 
 def declared_jobs(now: datetime) -> list[JobSpec]:
@@ -146,7 +156,7 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
             )
         specs.append(
             JobSpec(
-                id=f"ingest:{source.name}",
+                id=source_job_id(REFRESH, source.name),
                 func=jobs.refresh,
                 trigger=trigger,
                 name=f"Refresh {source.name} ({expr})",
@@ -156,7 +166,7 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
         if source.supports_range:
             specs.append(
                 JobSpec(
-                    id=f"monthly:{source.name}",
+                    id=source_job_id(MONTHLY, source.name),
                     func=jobs.crawl_next_month,
                     trigger=CronTrigger(**MONTHLY_TRIGGER_FIELDS, timezone=UTC),
                     name=f"Crawl next month from {source.name}",
@@ -171,7 +181,16 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
             name="Prune old job executions",
         )
     )
-    for path in settings.SCHEDULER_EXTRA_JOBS:
+    specs.extend(_extra_jobs())
+    return specs
+
+
+def _extra_jobs() -> list[JobSpec]:
+    """The test-only hook: tests/settings.py defines SCHEDULER_EXTRA_JOBS for the
+    scheduler processes the tests start; production settings do not."""
+    specs: list[JobSpec] = []
+    interval = getattr(settings, "SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS", 60)
+    for path in getattr(settings, "SCHEDULER_EXTRA_JOBS", ()):
         try:
             func = import_string(path)
         except ImportError as exc:
@@ -182,9 +201,7 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
             JobSpec(
                 id=f"extra:{path}",
                 func=func,
-                trigger=IntervalTrigger(
-                    seconds=settings.SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS, timezone=UTC
-                ),
+                trigger=IntervalTrigger(seconds=interval, timezone=UTC),
                 name=f"Extra job {path}",
                 catch_up=False,
                 run_at_start=True,
@@ -275,6 +292,10 @@ def build_scheduler(now: datetime | None = None) -> DjangoBackgroundScheduler:
     scheduler.add_listener(
         _replan_after_crawl(scheduler, set(followup_sources)), EVENT_JOB_EXECUTED
     )
+    scheduler.add_listener(
+        _publish_after_change(scheduler),
+        EVENT_SCHEDULER_STARTED | EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES,
+    )
     return scheduler
 
 
@@ -288,15 +309,57 @@ def _replan_after_crawl(
     """
 
     def listener(event: JobExecutionEvent) -> None:
-        kind, _, rest = event.job_id.partition(":")
-        source = rest.split(":", 1)[0]
-        if kind not in ("ingest", "monthly", "followup") or source not in sources:
+        kind, source = job_kind_and_source(event.job_id)
+        if kind not in (REFRESH, MONTHLY, FOLLOWUP) or source not in sources:
             return
         try:
             sync_followups(scheduler, source, now=datetime.now(UTC))
         finally:
             # Listeners run in the job's worker thread, outside the job's wrapper.
             close_old_connections()
+
+    return listener
+
+
+def publish_next_runs(scheduler: BaseScheduler, job_id: str | None = None) -> None:
+    """Copy refresh jobs' next run times into core.SourceSchedule, for /api/sources/.
+
+    With ``job_id``, that refresh job only; without, every one, and the rows of sources
+    no longer scheduled are dropped (as ``remove_stale_jobs`` drops their jobs).
+    """
+    jobs = [scheduler.get_job(job_id)] if job_id else scheduler.get_jobs()
+    next_runs: dict[str, datetime | None] = {}
+    for job in filter(None, jobs):  # None: the job was removed in the meantime
+        kind, source = job_kind_and_source(job.id)
+        if kind == REFRESH:
+            next_runs[source] = job.next_run_time
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        if job_id is None:
+            SourceSchedule.objects.exclude(source__in=next_runs).delete()
+        for source, next_run_at in next_runs.items():
+            SourceSchedule.objects.update_or_create(
+                source=source,
+                defaults={"next_run_at": next_run_at, "published_at": now},
+            )
+
+
+def _publish_after_change(
+    scheduler: BaseScheduler,
+) -> Callable[[SchedulerEvent], None]:
+    """A listener that publishes next run times when they change: all of them at start,
+    a refresh job's own when it is handed to a worker (APScheduler has just moved its
+    next run time on; a job skipped as still running moves on too)."""
+
+    def listener(event: SchedulerEvent) -> None:
+        job_id = getattr(event, "job_id", None)
+        if job_id is not None and job_kind_and_source(job_id)[0] != REFRESH:
+            return
+        try:
+            publish_next_runs(scheduler, job_id)
+        except DatabaseError as exc:
+            # The next change publishes again; the jobs themselves are unaffected.
+            logger.warning("next run times not published: %s", exc)
 
     return listener
 

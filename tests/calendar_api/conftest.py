@@ -2,8 +2,6 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from core import sources
-from core.sources import SourceInfo
 from tests.factories import EconomicEventFactory
 
 
@@ -38,21 +36,15 @@ def make_event():
 
 
 @pytest.fixture
-def registered_sources():
+def registered_sources(source_registry):
     """Two sources registered for the test, and the registry restored afterwards."""
-    saved = dict(sources._registry)
-    sources._registry.clear()
-    for slug, label in (("alpha", "Alpha"), ("beta", "Beta")):
-        sources.register_source_info(
-            SourceInfo(
-                slug=slug,
-                label=label,
-                homepage=f"https://{slug}.invalid/",
-                description="",
-                supports_range=True,
-                default_schedule="0 6 * * *",
-            )
-        )
-    yield
-    sources._registry.clear()
-    sources._registry.update(saved)
+    for slug, title in (("alpha", "Alpha"), ("beta", "Beta")):
+        attributes = {
+            "name": slug,
+            "label": title,
+            "homepage": f"https://{slug}.invalid/",
+            "description": "",
+            "supports_range": True,
+            "schedule": "0 6 * * *",
+        }
+        source_registry.register_source(type(title, (), attributes))

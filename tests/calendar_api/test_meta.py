@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import OperationalError
 from django.utils import timezone
 
+from core.models import SourceSchedule
 from tests.factories import HeartbeatFactory, IngestionRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,18 @@ def test_sources_list_every_source_with_its_last_run(
     assert alpha["last_success_at"] == "2026-06-01T10:00:00Z"
     assert (alpha["events"], beta["events"], beta["last_run"]) == (1, 0, None)
     assert alpha["schedule"] == "0 6 * * *"
+
+
+def test_sources_show_the_next_run_the_scheduler_published(
+    api_client, registered_sources
+):
+    SourceSchedule.objects.create(
+        source="beta",
+        next_run_at=datetime(2026, 6, 3, 6, 0, tzinfo=UTC),
+        published_at=datetime(2026, 6, 2, 12, 0, tzinfo=UTC),
+    )
+    alpha, beta = api_client.get("/api/sources/").json()
+    assert (alpha["next_run_at"], beta["next_run_at"]) == (None, "2026-06-03T06:00:00Z")
 
 
 def test_source_schedule_follows_its_override(api_client, registered_sources, settings):

@@ -8,7 +8,6 @@ compose service's command as written against a throwaway PostgreSQL database.
 import re
 import runpy
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from tests.deploy.stack import (
 from tests.processes import (
     free_port,
     http_get,
+    manage,
     running,
     scratch_database,
     wait_until,
@@ -301,19 +301,6 @@ def test_build_context_leaves_out_secrets_and_local_state():
 
 
 # ---- production settings -------------------------------------------------------------------
-
-
-def manage(
-    *args: str, env: dict[str, str], timeout: float = 60
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def compose_env(

@@ -32,8 +32,8 @@ class StubSource(Source):
         for body in self.chunks.get(window.start, []):
             yield Payload(body, f"https://example.invalid/{window.start}")
 
-    def parse(self, payload: bytes) -> ParsedPayload:
-        data = json.loads(payload)
+    def extract(self, body: bytes) -> ParsedPayload:
+        data = json.loads(body)
         if "error" in data:
             raise PayloadError(f"stub: {data['error']}")
         parsed = ParsedPayload()

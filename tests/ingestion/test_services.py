@@ -4,6 +4,7 @@ import hashlib
 import logging
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from ingestion import services
 from ingestion.errors import IngestionError, PayloadError
 from ingestion.records import DateWindow
 from ingestion.services import ingest_source, run_ingest
-from tests.conftest import FIXTURES
+from tests.conftest import fixture_path
 from tests.ingestion.conftest import StubSource, stub_payload, stub_row
 
 pytestmark = pytest.mark.django_db
@@ -275,7 +276,9 @@ def test_missing_file_fails_the_run_with_a_readable_error(stub_source):
 # REAL DATA: a ForexFactory week as it changed between two real snapshots.
 # ------------------------------------------------------------------------------
 
-FEED = FIXTURES / "forexfactory_feed"
+
+def feed(name: str) -> Path:
+    return fixture_path(f"forexfactory_feed/{name}")
 
 
 @pytest.mark.parametrize(
@@ -290,16 +293,14 @@ def test_forexfactory_first_then_last_snapshot(first, last):
     from ingestion.sources import get_source
 
     parser = get_source("forexfactory")
-    before = parser.parse((FEED / first).read_bytes())
-    after = parser.parse((FEED / last).read_bytes())
+    before = parser.parse(feed(first).read_bytes())
+    after = parser.parse(feed(last).read_bytes())
     first_keys = {r.external_id for r in before.records}
     last_keys = {r.external_id for r in after.records}
 
-    created = ingest_source(
-        "forexfactory", files=[FEED / first], trigger="test"
-    ).created
+    created = ingest_source("forexfactory", files=[feed(first)], trigger="test").created
     assert created == len(first_keys)
-    run = ingest_source("forexfactory", files=[FEED / last], trigger="test")
+    run = ingest_source("forexfactory", files=[feed(last)], trigger="test")
     events = EconomicEvent.objects.filter(source="forexfactory")
 
     # New events created, none duplicated: one row per key ever seen.
@@ -334,8 +335,8 @@ def test_forexfactory_first_then_last_snapshot(first, last):
 def test_forexfactory_week_of_2025_06_08_in_detail():
     first = "ff_thisweek_2025-06-08_xml_tito1270_first.xml"
     last = "ff_thisweek_2025-06-08_xml_tito1270_last.xml"
-    ingest_source("forexfactory", files=[FEED / first], trigger="test")
-    run = ingest_source("forexfactory", files=[FEED / last], trigger="test")
+    ingest_source("forexfactory", files=[feed(first)], trigger="test")
+    run = ingest_source("forexfactory", files=[feed(last)], trigger="test")
 
     trade = EconomicEvent.objects.get(external_id="20250609-CNY-trade-balance")
     assert trade.time.isoformat() == "03:01:00"

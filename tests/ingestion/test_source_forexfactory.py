@@ -1,10 +1,12 @@
-"""The ForexFactory parser on every real recorded payload (tests/fixtures/forexfactory_*)."""
+"""The ForexFactory parser on every real recorded payload (tests/fixtures/forexfactory_*,
+and the three that are also bundled sample data, src/ingestion/samples/forexfactory/)."""
 
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import responses
 
+from ingestion import SAMPLES_DIR
 from ingestion.errors import PayloadError, SourceBlocked
 from ingestion.records import DateWindow
 from ingestion.sources import get_source
@@ -59,7 +61,7 @@ def ff():
 
 
 def parse(ff, folder, name):
-    return ff.parse((folder / name).read_bytes())
+    return ff.parse(fixture_bytes(f"{folder.name}/{name}"))
 
 
 def by_id(parsed):
@@ -67,9 +69,12 @@ def by_id(parsed):
 
 
 def test_every_recorded_payload_is_listed_here():
+    bundled = {p.name for p in (SAMPLES_DIR / "forexfactory").iterdir()}
     recorded = {p.name for p in FEED.iterdir() if p.suffix != ".md"}
+    recorded |= {name for name in bundled if name.startswith("ff_thisweek_")}
     assert recorded == set(FEED_EVENTS)
     recorded_pages = {p.name for p in PAGE.iterdir() if "calendar_page" in p.name}
+    recorded_pages |= {name for name in bundled if "calendar_page" in name}
     assert recorded_pages == set(PAGE_EVENTS)
 
 

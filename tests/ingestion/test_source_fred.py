@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 import responses
 
+from ingestion import SAMPLES_DIR
 from ingestion.errors import PayloadError
 from ingestion.http import build_session
 from ingestion.records import DateWindow
@@ -20,7 +21,8 @@ def fred():
 
 
 def test_every_recorded_payload_is_covered():
-    assert [p.name for p in (FIXTURES / "fred").iterdir() if p.suffix == ".json"] == [
+    folders = [FIXTURES / "fred", SAMPLES_DIR / "fred"]
+    assert [p.name for f in folders for p in f.iterdir() if p.suffix == ".json"] == [
         "fred_releases_calendar_2025-07-02.json"
     ]
 

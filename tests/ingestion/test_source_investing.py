@@ -1,10 +1,12 @@
-"""The Investing.com parser on every real recorded payload (tests/fixtures/investing_*)."""
+"""The Investing.com parser on every real recorded payload (tests/fixtures/investing_*,
+and the page that is also bundled sample data, src/ingestion/samples/investing/)."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 import responses
 
+from ingestion import SAMPLES_DIR
 from ingestion.errors import PayloadError, SourceBlocked
 from ingestion.http import build_session
 from ingestion.records import DateWindow
@@ -37,7 +39,7 @@ def investing():
 
 def parse(source, name):
     folder = AJAX if name.startswith("getCalendar") else PAGE
-    return source.parse((folder / name).read_bytes())
+    return source.parse(fixture_bytes(f"{folder.name}/{name}"))
 
 
 def by_id(parsed):
@@ -45,7 +47,8 @@ def by_id(parsed):
 
 
 def test_every_recorded_payload_is_covered():
-    recorded = {p.name for p in [*AJAX.iterdir(), *PAGE.iterdir()] if p.suffix != ".md"}
+    folders = [AJAX, PAGE, SAMPLES_DIR / "investing"]
+    recorded = {p.name for f in folders for p in f.iterdir() if p.suffix != ".md"}
     assert recorded == set(EXPECTED) | set(CHALLENGES)
 
 

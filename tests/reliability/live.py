@@ -6,14 +6,13 @@ production mode (DEBUG off, a real secret key).
 """
 
 import secrets
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.processes import ROOT, Running, free_port, http_get, running, wait_until
+from tests.processes import Running, free_port, http_get, manage, running, wait_until
 
 SECRET_KEY = secrets.token_urlsafe(50)
 
@@ -38,26 +37,10 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def manage(*args: str, env: dict[str, str], timeout: float = 300) -> str:
-    """Run manage.py; fail with its output if it does not exit 0."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, (
-        f"manage.py {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    )
-    return result.stdout
-
-
 def seed(database_url: str) -> None:
     env = service_env(database_url)
-    manage("migrate", "--no-input", env=env)
-    manage("loadsample", env=env)
+    manage("migrate", "--no-input", env=env, timeout=300, check=True)
+    manage("loadsample", env=env, timeout=300, check=True)
 
 
 @dataclass

@@ -63,6 +63,7 @@ def test_postgres_restart_under_web_and_scheduler(cluster, tmp_path, report):
     scheduler_env = {
         **env,
         "INGESTION_SOURCES": "",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",  # SCHEDULER_EXTRA_JOBS
         "SCHEDULER_EXTRA_JOBS": "tests.reliability.jobs.replay_fred",
         "SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS": "2",
         "SCHEDULER_LOCK_POLL_SECONDS": "0.5",

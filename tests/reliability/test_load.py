@@ -19,8 +19,8 @@ import pytest
 
 from ingestion.sources import get_source
 from tests.conftest import FIXTURES
-from tests.processes import ROOT, http_get, scratch_database
-from tests.reliability.live import gunicorn, manage, service_env
+from tests.processes import ROOT, http_get, manage, scratch_database
+from tests.reliability.live import gunicorn, service_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -64,7 +64,7 @@ def test_four_ingest_processes_and_sixteen_readers(tmp_path, report):
 
     with scratch_database("dipcal_load") as url:
         env = service_env(url)
-        manage("migrate", "--no-input", env=env)
+        manage("migrate", "--no-input", env=env, timeout=300, check=True)
         with gunicorn(env, tmp_path / "web.log", workers=2, threads=8) as web:
             seen: list[int] = []
             errors: list[str] = []

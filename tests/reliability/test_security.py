@@ -5,8 +5,6 @@ import ast
 import os
 import re
 import secrets
-import subprocess
-import sys
 from datetime import date, time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from core.models import EconomicEvent, IngestionRun
 from ingestion.records import EventRecord
 from ingestion.services import ingest_source, upsert_records
 from tests.conftest import FIXTURES
+from tests.processes import manage
 from tests.reliability.conftest import table_checksum
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -278,7 +277,9 @@ def test_hostile_text_from_a_source_is_stored_as_text(report):
 SQL_CALLS = {"execute", "executemany", "copy"}
 # Names the SQL f-strings may interpolate: identifiers quoted with quote_name() from
 # model metadata, or fragments built only from them. Never a value.
-IDENTIFIER_NAMES = {"columns", "table", "target", "conflict", "updates", "values"}
+IDENTIFIER_NAMES = {
+    "columns", "table", "target", "conflict", "on_conflict", "updates", "values",
+}  # fmt: skip
 FORBIDDEN_ATTRIBUTES = {"raw", "extra"}
 FORBIDDEN_NAMES = {"RawSQL"}
 
@@ -346,27 +347,20 @@ def test_no_sql_is_built_from_values(report):
 # ---- production configuration -------------------------------------------------------
 
 
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+def production(**env: str) -> dict[str, str]:
+    """This shell's environment without its Django settings, in production mode
+    (DEBUG off, a strong secret key required), plus ``env``."""
     environ = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "DATABASE_URL"))
     }
-    environ.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return {**environ, "DJANGO_DEBUG": "0", "DJANGO_REQUIRE_SECRET_KEY": "1", **env}
 
 
 @pytest.mark.slow
 def test_production_settings_take_secrets_only_from_env(report):
-    production = {"DJANGO_DEBUG": "0", "DJANGO_REQUIRE_SECRET_KEY": "1"}
-    refused = manage("check", **production)
+    refused = manage("check", env=production())
     assert refused.returncode != 0
     last = refused.stderr.strip().splitlines()[-1]
     assert "DJANGO_SECRET_KEY is unset or weak" in last
@@ -376,13 +370,14 @@ def test_production_settings_take_secrets_only_from_env(report):
         "--deploy",
         "--fail-level",
         "WARNING",
-        **production,
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="calendar.example.com",
-        DJANGO_SECURE_SSL_REDIRECT="1",
-        DJANGO_SECURE_HSTS_SECONDS="31536000",
-        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
-        DJANGO_SECURE_HSTS_PRELOAD="1",
+        env=production(
+            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+            DJANGO_ALLOWED_HOSTS="calendar.example.com",
+            DJANGO_SECURE_SSL_REDIRECT="1",
+            DJANGO_SECURE_HSTS_SECONDS="31536000",
+            DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+            DJANGO_SECURE_HSTS_PRELOAD="1",
+        ),
     )
     assert ok.returncode == 0, ok.stderr
     report(

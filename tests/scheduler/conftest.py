@@ -1,8 +1,5 @@
-"""Test-double sources for the scheduler, patched in per test (never registered).
-
-The registry feeds /api/sources/, so the doubles are handed to the scheduler by
-monkeypatching ``scheduler.schedule.all_sources`` instead of ``@register``.
-"""
+"""Test-double sources for the scheduler, registered for one test at a time (the
+``source_registry`` fixture puts the real sources back afterwards)."""
 
 import pytest
 
@@ -26,13 +23,11 @@ class FeedSource(Source):
 
 
 @pytest.fixture
-def sources(monkeypatch, settings):
+def sources(source_registry, settings):
     """Enable the two test-double sources (and nothing else)."""
-    monkeypatch.setattr(
-        "scheduler.schedule.all_sources", lambda: [FeedSource, RangeSource]
-    )
+    source_registry.register_source(FeedSource)
+    source_registry.register_source(RangeSource)
     settings.INGESTION_SOURCES = ["rangesrc", "feedsrc"]
-    settings.SCHEDULER_EXTRA_JOBS = []
     return {"rangesrc": RangeSource, "feedsrc": FeedSource}
 
 

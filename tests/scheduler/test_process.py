@@ -1,6 +1,7 @@
 """runapscheduler as real processes against the test database (PostgreSQL; SQLite file lock).
 
-Each scheduler runs ``tests.scheduler.probe.sleep_briefly`` (SCHEDULER_EXTRA_JOBS) at
+Each scheduler runs ``tests.scheduler.probe.sleep_briefly`` (SCHEDULER_EXTRA_JOBS, a
+hook of tests/settings.py) at
 start and then every second, with no source enabled, so nothing touches the network.
 The tests wait for log lines and rows with timeouts; they never sleep a fixed time.
 """
@@ -47,6 +48,7 @@ class Scheduler:
             **os.environ,
             "DATABASE_URL": database_url,
             "DATABASE_APPLICATION_NAME": APP_NAME,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",  # SCHEDULER_EXTRA_JOBS
             "INGESTION_SOURCES": "",
             "SCHEDULER_EXTRA_JOBS": "tests.scheduler.probe.sleep_briefly",
             "SCHEDULER_EXTRA_JOBS_INTERVAL_SECONDS": "1",

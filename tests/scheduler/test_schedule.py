@@ -1,10 +1,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_apscheduler.models import DjangoJob
 
+from core.models import SourceSchedule
 from scheduler import jobs
 from scheduler.cron import CronError, cron_trigger
 from scheduler.schedule import (
@@ -12,6 +14,7 @@ from scheduler.schedule import (
     SchedulerConfigError,
     build_scheduler,
     declared_jobs,
+    publish_next_runs,
     remove_stale_jobs,
 )
 
@@ -207,3 +210,47 @@ def test_execution_history_must_outlive_the_monthly_period(sources, settings):
         match=r"^SCHEDULER_EXECUTION_MAX_AGE_DAYS=7 must be at least 32",
     ):
         declared_jobs(NOW)
+
+
+def published() -> dict[str, datetime | None]:
+    return dict(SourceSchedule.objects.values_list("source", "next_run_at"))
+
+
+def test_next_runs_of_the_refresh_jobs_are_published_for_the_api(sources):
+    SourceSchedule.objects.create(source="retired", published_at=NOW)
+    scheduler = build_scheduler(NOW)
+
+    publish_next_runs(scheduler)
+
+    found = jobs_by_id(scheduler)
+    assert published() == {
+        "rangesrc": found["ingest:rangesrc"].next_run_time,
+        "feedsrc": found["ingest:feedsrc"].next_run_time,
+    }
+
+
+def test_a_refresh_handed_to_a_worker_publishes_its_new_next_run(sources):
+    scheduler = build_scheduler(NOW)
+    refresh = jobs_by_id(scheduler)["ingest:feedsrc"]
+    later = NOW + timedelta(hours=4)
+    refresh.modify(next_run_time=later)  # what APScheduler does before the event
+
+    for job_id in ("monthly:rangesrc", "ingest:feedsrc"):
+        event = JobSubmissionEvent(EVENT_JOB_SUBMITTED, job_id, "default", [NOW])
+        scheduler._dispatch_event(event)
+
+    assert published() == {"feedsrc": later}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_started_scheduler_publishes_every_next_run(sources):
+    scheduler = build_scheduler(datetime.now(UTC))
+    scheduler.start(paused=True)  # writes the job store, runs nothing
+    try:
+        stored = dict(DjangoJob.objects.values_list("id", "next_run_time"))
+        assert published() == {
+            "rangesrc": stored["ingest:rangesrc"],
+            "feedsrc": stored["ingest:feedsrc"],
+        }
+    finally:
+        scheduler.shutdown(wait=True)

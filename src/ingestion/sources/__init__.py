@@ -3,12 +3,20 @@
 from ingestion.sources.base import (
     Source,
     all_sources,
+    enabled_sources,
     get_source,
     register,
     source_precedence,
 )
 
-__all__ = ["Source", "all_sources", "get_source", "register", "source_precedence"]
+__all__ = [
+    "Source",
+    "all_sources",
+    "enabled_sources",
+    "get_source",
+    "register",
+    "source_precedence",
+]
 
 # One name per source module below: importing a module registers its source.
 from ingestion.sources import forexfactory, fred, investing, tradingeconomics  # noqa: F401

@@ -1,20 +1,22 @@
-"""The contract every source implements, and the registry that lists them.
+"""The contract every source implements, and the helpers they share.
 
-A source is two halves: ``fetch`` does the HTTP and yields raw payloads; ``parse`` is
-pure (bytes in, ``ParsedPayload`` out) and is what the tests run on recorded payloads.
-``python manage.py ingest SOURCE --file PATH`` replays a payload through ``parse``.
+A source is two halves: ``fetch`` does the HTTP (through ``Source.download``) and
+yields raw payloads; ``extract`` is pure (bytes in, ``ParsedPayload`` out). Every
+payload reaches ``extract`` through ``Source.parse``, which first refuses a block page,
+so the tests, a crawl and ``python manage.py ingest SOURCE --file PATH`` all read
+payloads the same way. The registry itself is ``core.sources``.
 """
 
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import lxml.html
 import requests
 
-from core.sources import SourceInfo, register_source_info
+from core import sources as registry
 from ingestion.errors import PayloadError, SourceBlocked
 from ingestion.records import DateWindow, ParsedPayload
 
@@ -59,6 +61,15 @@ def check_not_blocked(source: str, body: bytes, status: int | None = None) -> No
         )
 
 
+def strip_payload(source: str, payload: bytes) -> bytes:
+    """``payload`` without a leading byte-order mark or white space; PayloadError
+    when nothing is left."""
+    body = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not body:
+        raise PayloadError(f"{source}: empty payload")
+    return body
+
+
 @dataclass(frozen=True)
 class Payload:
     """One HTTP response body (or a recorded file) with where it came from."""
@@ -68,13 +79,14 @@ class Payload:
 
 
 class Source:
-    """Subclass, set the class attributes, implement ``fetch`` and ``parse``, ``@register``."""
+    """Subclass, set the class attributes, implement ``fetch`` and ``extract``, ``@register``."""
 
-    name: ClassVar[str]  # stable slug: stored on rows, job ids "ingest:<slug>"
+    name: ClassVar[str]  # stable slug: stored on rows, names the scheduler's jobs
     label: ClassVar[str]
     homepage: ClassVar[str]
     description: ClassVar[str] = ""
-    # Default cron for the refresh job (UTC); SCHEDULER_CRON_<SLUG> overrides it.
+    # Default cron for the refresh job (UTC); core.sources.refresh_cron says which
+    # variable overrides it.
     schedule: ClassVar[str]
     # True when fetch() honours any window; False when the source only serves "now"
     # (the ForexFactory feed is always the current week).
@@ -86,10 +98,33 @@ class Source:
     precedence: ClassVar[int] = 50
 
     def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
+        """The payloads that cover ``window``, each from ``self.download``."""
+        raise NotImplementedError
+
+    def extract(self, body: bytes) -> ParsedPayload:
+        """The events in ``body``, which ``parse`` has checked is not a block page."""
         raise NotImplementedError
 
     def parse(self, payload: bytes) -> ParsedPayload:
-        raise NotImplementedError
+        """The events in ``payload``; SourceBlocked when bot protection answered
+        instead (a challenge page is never read as "no events")."""
+        check_not_blocked(self.name, payload)
+        return self.extract(payload)
+
+    def download(
+        self, http: requests.Session, url: str, *, method: str = "GET", **kwargs
+    ) -> Payload:
+        """One request for ``fetch``: SourceBlocked when bot protection answers,
+        requests.HTTPError for any other failing status, else the body."""
+        response = http.request(method, url, **kwargs)
+        self.check_response(response)
+        response.raise_for_status()
+        return Payload(response.content, response.url)
+
+    def check_response(self, response: requests.Response) -> None:
+        """Raise when ``response`` is a refusal, not data. A source that can tell its
+        own refusals apart (a rejected API key) names them first, then calls this."""
+        check_not_blocked(self.name, response.content, response.status_code)
 
     def default_window(self, today: date) -> DateWindow:
         """The window a refresh crawls when none is given: this week and the next."""
@@ -97,41 +132,27 @@ class Source:
         return DateWindow(start, start + timedelta(days=13))
 
 
-_sources: dict[str, type[Source]] = {}
-
-
 def register(cls: type[Source]) -> type[Source]:
-    """Class decorator: make a source known to ingest, the scheduler and /api/sources/."""
-    if cls.name in _sources and _sources[cls.name] is not cls:
-        raise ValueError(f"two sources are named {cls.name!r}")
-    _sources[cls.name] = cls
-    register_source_info(
-        SourceInfo(
-            slug=cls.name,
-            label=cls.label,
-            homepage=cls.homepage,
-            description=cls.description,
-            supports_range=cls.supports_range,
-            default_schedule=cls.schedule,
-        )
-    )
-    return cls
+    """Class decorator: make a source known to ingest, the scheduler and /api/sources/
+    (one registry, ``core.sources``)."""
+    return registry.register_source(cls)
 
 
 def get_source(name: str) -> Source:
     """An instance of the source named ``name``; KeyError lists the known names."""
-    try:
-        return _sources[name]()
-    except KeyError:
-        known = ", ".join(sorted(_sources)) or "none"
-        raise KeyError(f"unknown source {name!r} (known: {known})") from None
+    return cast(type[Source], registry.source_class(name))()
 
 
 def source_precedence(name: str) -> int:
-    """``precedence`` of the source ``name``; sources no longer registered come last."""
-    cls = _sources.get(name)
-    return cls.precedence if cls else 1000
+    """``precedence`` of the source ``name`` (``core.sources.precedence``)."""
+    return registry.precedence(name)
 
 
 def all_sources() -> list[type[Source]]:
-    return [_sources[name] for name in sorted(_sources)]
+    """Every registered source class, sorted by slug."""
+    return cast(list[type[Source]], registry.all_sources())
+
+
+def enabled_sources() -> list[type[Source]]:
+    """The enabled source classes (``core.sources.enabled_sources``)."""
+    return cast(list[type[Source]], registry.enabled_sources())

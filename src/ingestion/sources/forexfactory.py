@@ -21,7 +21,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,10 +29,10 @@ import requests
 from django.conf import settings
 from lxml import etree
 
+from core.countries import EURO_AREA, GLOBAL
 from core.models import Outcome, TimePrecision
 from ingestion.errors import InvalidRow, PayloadError
 from ingestion.normalise import (
-    GLOBAL,
     clean_text,
     country_from_currency,
     importance_from_label,
@@ -43,9 +43,9 @@ from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources.base import (
     Payload,
     Source,
-    check_not_blocked,
     load_json,
     register,
+    strip_payload,
 )
 
 FEED_URL = "https://nfs.faireconomy.media/ff_calendar_thisweek.{format}"
@@ -98,21 +98,12 @@ class ForexFactory(Source):
         # feed alone blank the actuals an earlier page crawl stored.
         if getattr(settings, "FOREXFACTORY_PAGE_ENABLED", False):
             week = window.start.strftime("%b%d.%Y").lower()
-            yield self._get(http, PAGE_URL.format(week=week))
+            yield self.download(http, PAGE_URL.format(week=week))
         fmt = getattr(settings, "FOREXFACTORY_FEED_FORMAT", "json")
-        yield self._get(http, FEED_URL.format(format=fmt))
+        yield self.download(http, FEED_URL.format(format=fmt))
 
-    def _get(self, http: requests.Session, url: str) -> Payload:
-        response = http.get(url)
-        check_not_blocked(self.name, response.content, response.status_code)
-        response.raise_for_status()
-        return Payload(response.content, url)
-
-    def parse(self, payload: bytes) -> ParsedPayload:
-        check_not_blocked(self.name, payload)
-        body = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if not body:
-            raise PayloadError(f"{self.name}: empty payload")
+    def extract(self, body: bytes) -> ParsedPayload:
+        body = strip_payload(self.name, body)
         if body[:1] == b"[":
             return _finish(list(_json_rows(body)), feed=True)
         if body[:5] == b"<?xml" or body.startswith(b"<weeklyevents"):
@@ -152,7 +143,7 @@ class Row:
 def _finish(rows: list[Row | Skip], *, feed: bool) -> ParsedPayload:
     """Give rows their dates, precisions and occurrence keys; build the records."""
     parsed = ParsedPayload()
-    placed: dict[tuple[date, str, str], list[tuple[datetime, int, Row, dict]]] = (
+    placed: dict[tuple[date, str, str], list[tuple[datetime, int, Row, str]]] = (
         defaultdict(list)
     )
     for index, row in enumerate(rows):
@@ -160,23 +151,18 @@ def _finish(rows: list[Row | Skip], *, feed: bool) -> ParsedPayload:
             parsed.skipped.append(row)
             continue
         try:
-            when = _place(row)
+            day, precision = _place(row)
         except (InvalidRow, OverflowError) as exc:
             parsed.skipped.append(Skip(str(exc), row.fields.get("event_name", "")))
             continue
-        base = (
-            when["date"],
-            row.fields["currency"] or "ALL",
-            _slug(row.fields["event_name"]),
-        )
-        order = row.instant or datetime.combine(when["date"], time.min, tzinfo=UTC)
-        placed[base].append((order, index, row, when))
+        base = (day, row.fields["currency"] or "ALL", _slug(row.fields["event_name"]))
+        placed[base].append((row.instant, index, row, precision))
 
     for (day, currency, slug), group in placed.items():
         group.sort(key=lambda item: (item[0], item[1]))
         seen: set[tuple] = set()
         ordinal = 0
-        for _order, _index, row, when in group:
+        for instant, _index, row, precision in group:
             # Two rows alike in every field are one event listed twice, not two
             # events: numbering the second would invent an occurrence.
             twin = (row.instant, row.label, tuple(sorted(row.fields.items())))
@@ -191,7 +177,11 @@ def _finish(rows: list[Row | Skip], *, feed: bool) -> ParsedPayload:
             external_id = f"{day:%Y%m%d}-{currency}-{slug[:90]}{suffix}"
             try:
                 parsed.records.append(
-                    EventRecord(external_id=external_id, **when, **row.fields)
+                    EventRecord.at(instant, external_id=external_id, **row.fields)
+                    if precision == TimePrecision.EXACT
+                    else EventRecord.on(
+                        day, precision, external_id=external_id, **row.fields
+                    )
                 )
             except InvalidRow as exc:
                 parsed.skipped.append(Skip(str(exc), row.fields.get("event_name", "")))
@@ -201,30 +191,24 @@ def _finish(rows: list[Row | Skip], *, feed: bool) -> ParsedPayload:
     return parsed
 
 
-def _place(row: Row) -> dict[str, Any]:
-    """date, time and time_precision for a row (see the module docstring)."""
+def _place(row: Row) -> tuple[date, str]:
+    """A row's calendar date and time precision (see the module docstring); an exact
+    row's date is the UTC date of its instant."""
     label = row.label.strip().lower()
     if row.instant is None:
         raise InvalidRow("no date")
-    holiday = row.fields["kind"] == "holiday"
-    if holiday:
+    if row.fields["kind"] == "holiday":
         zone = ZoneInfo(CURRENCY_ZONES.get(row.fields["currency"], "UTC"))
-        return {
-            "date": row.instant.astimezone(zone).date(),
-            "time": None,
-            "time_precision": TimePrecision.ALL_DAY,
-        }
+        return row.instant.astimezone(zone).date(), TimePrecision.ALL_DAY
     day = row.instant.astimezone(UTC).date()
     if label == "":
-        clock = row.instant.astimezone(UTC).time().replace(tzinfo=None)
-        return {"date": day, "time": clock, "time_precision": TimePrecision.EXACT}
+        return day, TimePrecision.EXACT
     if label == "all day":
-        precision = TimePrecision.ALL_DAY
-    elif label == "tentative":
-        precision = TimePrecision.TENTATIVE
-    else:  # "11th-15th", "Jun 11-15": released some day in a range
-        precision = TimePrecision.DATE_ONLY
-    return {"date": day, "time": None, "time_precision": precision}
+        return day, TimePrecision.ALL_DAY
+    if label == "tentative":
+        return day, TimePrecision.TENTATIVE
+    # "11th-15th", "Jun 11-15": released some day in a range
+    return day, TimePrecision.DATE_ONLY
 
 
 def _feed_week(records: list[EventRecord]) -> DateWindow:
@@ -274,7 +258,7 @@ def _row(
     country = country_from_currency(code)
     if country is None:
         return Skip(f"unknown currency {code!r}", name)
-    if country == "EU":
+    if country == EURO_AREA:
         country = next(
             (
                 cc

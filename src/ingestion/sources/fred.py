@@ -20,14 +20,7 @@ from core.models import TimePrecision
 from ingestion.errors import InvalidRow, PayloadError
 from ingestion.normalise import clean_text, to_utc
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
-from ingestion.sources.base import (
-    Payload,
-    Source,
-    check_not_blocked,
-    load_json,
-    parse_html,
-    register,
-)
+from ingestion.sources.base import Payload, Source, load_json, parse_html, register
 
 SITE = "https://fred.stlouisfed.org"
 CALENDAR_URL = SITE + "/releases/calendar"
@@ -59,16 +52,12 @@ class Fred(Source):
             "vs": window.start.isoformat(),
             "ve": window.end.isoformat(),
         }
-        response = http.get(
-            CALENDAR_URL, params=params, headers={"Accept": "application/json"}
+        yield self.download(
+            http, CALENDAR_URL, params=params, headers={"Accept": "application/json"}
         )
-        check_not_blocked(self.name, response.content, response.status_code)
-        response.raise_for_status()
-        yield Payload(response.content, response.url)
 
-    def parse(self, payload: bytes) -> ParsedPayload:
-        check_not_blocked(self.name, payload)
-        data = load_json(self.name, payload)
+    def extract(self, body: bytes) -> ParsedPayload:
+        data = load_json(self.name, body)
         if not isinstance(data, dict) or not isinstance(data.get("pager"), str):
             raise PayloadError(f"{self.name}: calendar JSON has no 'pager' table")
         if not data["pager"].strip():
@@ -120,37 +109,25 @@ class Fred(Source):
     ) -> EventRecord:
         if not rid:
             raise InvalidRow("release link has no rid")
-        when: dict
-        match = _CLOCK.match(clock)
-        if clock.upper() in {"", "N/A"}:
-            when = {
-                "date": day,
-                "time": None,
-                "time_precision": TimePrecision.DATE_ONLY,
-            }
-        elif match:
-            hour = int(match[1]) % 12 + (12 if match[3].lower() == "p" else 0)
-            local = datetime(day.year, day.month, day.day, hour, int(match[2]))  # noqa: DTZ001
-            instant = to_utc(local, ZONE)
-            when = {
-                "date": instant.date(),
-                "time": instant.time().replace(tzinfo=None),
-                "time_precision": TimePrecision.EXACT,
-            }
-        else:
-            raise InvalidRow(f"time {clock!r} is not like '7:30 am'")
         suffix = "" if nth == 1 else f"-{nth}"
-        return EventRecord(
+        values = {
             # The local release day, not the UTC one: the key must not move with DST.
-            external_id=f"{rid}-{day:%Y%m%d}{suffix}",
-            source_event_id=rid,
-            event_name=name,
-            country="US",
-            currency="USD",
-            importance=None,  # FRED does not rank releases
-            source_url=f"{SITE}/release?rid={rid}",
-            **when,
-        )
+            "external_id": f"{rid}-{day:%Y%m%d}{suffix}",
+            "source_event_id": rid,
+            "event_name": name,
+            "country": "US",
+            "currency": "USD",
+            "importance": None,  # FRED does not rank releases
+            "source_url": f"{SITE}/release?rid={rid}",
+        }
+        if clock.upper() in {"", "N/A"}:
+            return EventRecord.on(day, TimePrecision.DATE_ONLY, **values)
+        match = _CLOCK.match(clock)
+        if match is None:
+            raise InvalidRow(f"time {clock!r} is not like '7:30 am'")
+        hour = int(match[1]) % 12 + (12 if match[3].lower() == "p" else 0)
+        local = datetime(day.year, day.month, day.day, hour, int(match[2]))  # noqa: DTZ001
+        return EventRecord.at(to_utc(local, ZONE), **values)
 
 
 def _covered_utc_days(days: list[date]) -> DateWindow | None:

@@ -36,10 +36,10 @@ from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources.base import (
     Payload,
     Source,
-    check_not_blocked,
     load_json,
     parse_html,
     register,
+    strip_payload,
 )
 
 SITE = "https://www.investing.com"
@@ -101,21 +101,18 @@ class Investing(Source):
                 "submitFilters": "1",
                 "limit_from": str(page),
             }
-            response = http.post(AJAX_URL, data=form, headers=headers)
-            check_not_blocked(self.name, response.content, response.status_code)
-            response.raise_for_status()
-            yield Payload(response.content, f"{AJAX_URL}#limit_from={page}")
-            if not _has_more_pages(response.content):
+            payload = self.download(
+                http, AJAX_URL, method="POST", data=form, headers=headers
+            )
+            yield payload
+            if not _has_more_pages(payload.body):
                 return
         raise PayloadError(
             f"{self.name}: still more pages after {MAX_PAGES}; giving up"
         )
 
-    def parse(self, payload: bytes) -> ParsedPayload:
-        check_not_blocked(self.name, payload)
-        body = payload.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if not body:
-            raise PayloadError(f"{self.name}: empty payload")
+    def extract(self, body: bytes) -> ParsedPayload:
+        body = strip_payload(self.name, body)
         if body[:1] == b"{":
             return _parse_ajax(body)
         match = _NEXT_DATA.search(body)
@@ -180,7 +177,6 @@ def _parse_ajax(body: bytes) -> ParsedPayload:
 def _ajax_record(
     row: Any, row_id: str, offset: timedelta, category: str
 ) -> EventRecord:
-    occurrence = row_id.removeprefix(EVENT_ROW_PREFIX)
     stamp = row.get("data-event-datetime") or ""
     try:
         # Wall-clock time in the requested zone, read as if it were UTC; the zone's
@@ -190,7 +186,22 @@ def _ajax_record(
         raise InvalidRow(
             f"data-event-datetime {stamp!r} is not YYYY/MM/DD HH:MM:SS"
         ) from None
-    label = clean_text(_text(row.xpath(TIME_CELL)))
+    label = clean_text(_text(row.xpath(TIME_CELL))).lower()
+    sentiment = row.xpath(SENTIMENT_CELL)
+    holiday = label == "all day" or "holiday" in _text(sentiment).lower()
+    values = _ajax_values(row, row_id, category, sentiment, holiday)
+    if holiday:
+        return EventRecord.on(wall.date(), TimePrecision.ALL_DAY, **values)
+    if label == "tentative":
+        return EventRecord.on(wall.date(), TimePrecision.TENTATIVE, **values)
+    return EventRecord.at(wall - offset, **values)
+
+
+def _ajax_values(
+    row: Any, row_id: str, category: str, sentiment: list, holiday: bool
+) -> dict[str, Any]:
+    """Everything of an AJAX row's record but its date and time."""
+    occurrence = row_id.removeprefix(EVENT_ROW_PREFIX)
     name, period = split_reference_period(_text(row.xpath(EVENT_CELL)))
     flag = row.xpath(FLAG_SPAN)
     country_name = flag[0].get("title", "") if flag else ""
@@ -200,52 +211,29 @@ def _ajax_record(
     )
     if country is None:
         raise InvalidRow(f"unknown country {country_name!r}")
-    sentiment = row.xpath(SENTIMENT_CELL)
     key = sentiment[0].get("data-img_key", "") if sentiment else ""
-    holiday = label.lower() == "all day" or "holiday" in _text(sentiment).lower()
     try:
         importance = None if holiday else importance_from_label(key or None)
     except ValueError as exc:
         raise InvalidRow(str(exc)) from None
-
-    if holiday:
-        when = {
-            "date": wall.date(),
-            "time": None,
-            "time_precision": TimePrecision.ALL_DAY,
-        }
-    elif label.lower() == "tentative":
-        when = {
-            "date": wall.date(),
-            "time": None,
-            "time_precision": TimePrecision.TENTATIVE,
-        }
-    else:
-        instant = wall - offset
-        when = {
-            "date": instant.date(),
-            "time": instant.time(),
-            "time_precision": TimePrecision.EXACT,
-        }
     previous, revised = _previous(row, occurrence)
     link = row.xpath(f"{EVENT_CELL}//a/@href")
-    return EventRecord(
-        external_id=occurrence,
-        source_event_id=row.get("event_attr_id") or row.get("event_attr_ID") or "",
-        event_name=name,
-        reference_period=period,
-        category=category,
-        kind=EventKind.HOLIDAY if holiday else infer_kind(name),
-        country=country,
-        currency=currency if len(currency) == 3 else currency_for_country(country),
-        importance=importance,
-        actual=_text(row.xpath(f"td[@id='eventActual_{occurrence}']")),
-        forecast=_text(row.xpath(f"td[@id='eventForecast_{occurrence}']")),
-        previous=previous,
-        revised_previous=revised,
-        source_url=SITE + link[0] if link and link[0].startswith("/") else "",
-        **when,
-    )
+    return {
+        "external_id": occurrence,
+        "source_event_id": row.get("event_attr_id") or row.get("event_attr_ID") or "",
+        "event_name": name,
+        "reference_period": period,
+        "category": category,
+        "kind": EventKind.HOLIDAY if holiday else infer_kind(name),
+        "country": country,
+        "currency": currency if len(currency) == 3 else currency_for_country(country),
+        "importance": importance,
+        "actual": _text(row.xpath(f"td[@id='eventActual_{occurrence}']")),
+        "forecast": _text(row.xpath(f"td[@id='eventForecast_{occurrence}']")),
+        "previous": previous,
+        "revised_previous": revised,
+        "source_url": SITE + link[0] if link and link[0].startswith("/") else "",
+    }
 
 
 def _previous(row: Any, occurrence: str) -> tuple[str, str]:
@@ -342,55 +330,53 @@ def _page_record(day: str, event: dict) -> EventRecord:
     )
     if country is None:
         raise InvalidRow(f"unknown country {event.get('country')!r}")
-    name = clean_text(f"{event.get('event', '')} {event.get('suffix', '')}")
-    period = clean_text(event.get("period", "")).strip("()")
+    # Holidays have a day and no time; everything else has a UTC instant.
+    instant = None if holiday else _page_instant(event["time"])
+    on_day = date.fromisoformat(day) if instant is None else instant.date()
     occurrence = event.get("occurrenceId")
-    if holiday:
-        when = {
-            "date": date.fromisoformat(day),
-            "time": None,
-            "time_precision": TimePrecision.ALL_DAY,
-        }
-    else:
-        try:
-            instant = datetime.fromisoformat(
-                event["time"].replace("Z", "+00:00")
-            ).astimezone(UTC)
-        except ValueError:
-            raise InvalidRow(f"time {event['time']!r} is not ISO 8601") from None
-        when = {
-            "date": instant.date(),
-            "time": instant.time(),
-            "time_precision": TimePrecision.EXACT,
-        }
     if occurrence is not None:
         # Same id space as the AJAX rows' eventRowId (see docs/sources/investing.md).
         external_id = str(occurrence)
     else:
         # Holidays carry no occurrence id; the prefix keeps these apart from numbers.
-        external_id = (
-            f"holiday-{when['date']:%Y%m%d}-{country}-{event.get('eventId', '')}"
-        )
+        external_id = f"holiday-{on_day:%Y%m%d}-{country}-{event.get('eventId', '')}"
+    name = clean_text(f"{event.get('event', '')} {event.get('suffix', '')}")
     revised_from = clean_text(event.get("revisedFrom"))
     shown_previous = clean_text(event.get("previous"))
     path = clean_text(event.get("path"))
     currency = clean_text(event.get("currency")).upper()
-    return EventRecord(
-        external_id=external_id,
-        source_event_id=str(event.get("eventId", "")),
-        event_name=name,
-        reference_period=period,
-        kind=EventKind.HOLIDAY
+    values = {
+        "external_id": external_id,
+        "source_event_id": str(event.get("eventId", "")),
+        "event_name": name,
+        "reference_period": clean_text(event.get("period", "")).strip("()"),
+        "kind": EventKind.HOLIDAY
         if holiday
         else (EventKind.SPEECH if event.get("isSpeech") else infer_kind(name)),
-        country=country,
-        currency=currency or currency_for_country(country),
-        importance=None if holiday else importance_from_label(event.get("importance")),
-        actual=clean_text(event.get("actual")),
-        forecast=clean_text(event.get("forecast")),
+        "country": country,
+        "currency": currency or currency_for_country(country),
+        "importance": None
+        if holiday
+        else importance_from_label(event.get("importance")),
+        "actual": clean_text(event.get("actual")),
+        "forecast": clean_text(event.get("forecast")),
         # `previous` holds the revised figure and `revisedFrom` the original one.
-        previous=revised_from or shown_previous,
-        revised_previous=shown_previous if revised_from else "",
-        source_url=SITE + path if path.startswith("/") else "",
-        **when,
-    )
+        "previous": revised_from or shown_previous,
+        "revised_previous": shown_previous if revised_from else "",
+        "source_url": SITE + path if path.startswith("/") else "",
+    }
+    if instant is None:
+        return EventRecord.on(on_day, TimePrecision.ALL_DAY, **values)
+    return EventRecord.at(instant, **values)
+
+
+def _page_instant(raw: str) -> datetime:
+    """The page's ISO time ("2026-06-04T12:30:00Z") in UTC; the offset is read, never
+    assumed."""
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRow(f"time {raw!r} is not ISO 8601") from None
+    if value.tzinfo is None:
+        raise InvalidRow(f"time {raw!r} has no UTC offset")
+    return value.astimezone(UTC)

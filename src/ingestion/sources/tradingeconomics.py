@@ -17,7 +17,7 @@ from that schema, labelled as such.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -33,13 +33,7 @@ from ingestion.normalise import (
     infer_kind,
 )
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
-from ingestion.sources.base import (
-    Payload,
-    Source,
-    check_not_blocked,
-    load_json,
-    register,
-)
+from ingestion.sources.base import Payload, Source, load_json, register
 
 API = "https://api.tradingeconomics.com"
 SITE = "https://tradingeconomics.com"
@@ -59,11 +53,16 @@ class TradingEconomics(Source):
     def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
         url = f"{API}/calendar/country/All/{window.start}/{window.end}"
         # The key goes in a header, not the URL, so it never reaches a log line.
-        response = http.get(
+        yield self.download(
+            http,
             url,
             params={"f": "json"},
             headers={"Authorization": settings.TRADINGECONOMICS_API_KEY},
         )
+
+    def check_response(self, response: requests.Response) -> None:
+        # 401/403 without a Cloudflare page is the API refusing the key, which the
+        # operator can fix; a generic "blocked" would hide that.
         if (
             response.status_code in (401, 403)
             and b"Just a moment" not in response.content
@@ -72,13 +71,10 @@ class TradingEconomics(Source):
                 f"{self.name}: the API rejected the key (HTTP {response.status_code}); "
                 "set TRADINGECONOMICS_API_KEY"
             )
-        check_not_blocked(self.name, response.content, response.status_code)
-        response.raise_for_status()
-        yield Payload(response.content, url)
+        super().check_response(response)
 
-    def parse(self, payload: bytes) -> ParsedPayload:
-        check_not_blocked(self.name, payload)
-        data = load_json(self.name, payload)
+    def extract(self, body: bytes) -> ParsedPayload:
+        data = load_json(self.name, body)
         if isinstance(data, dict):
             message = data.get("Message") or data.get("message") or data
             raise PayloadError(f"{self.name}: the API answered an error: {message}")
@@ -121,25 +117,6 @@ def _record(item: dict[str, Any]) -> EventRecord:
     category = clean_text(item.get("Category"))
     name = clean_text(item.get("Event"))
     holiday = category.lower() == "holidays"
-    if holiday:
-        when = {
-            "date": instant.date(),
-            "time": None,
-            "time_precision": TimePrecision.ALL_DAY,
-        }
-    elif str(item.get("DateSpan", "0")).strip() not in ("", "0"):
-        when = {
-            "date": instant.date(),
-            "time": None,
-            "time_precision": TimePrecision.TENTATIVE,
-        }
-    else:
-        clock: time = instant.time().replace(tzinfo=None)
-        when = {
-            "date": instant.date(),
-            "time": clock,
-            "time_precision": TimePrecision.EXACT,
-        }
     try:
         importance = None if holiday else importance_from_label(item.get("Importance"))
     except ValueError as exc:
@@ -147,20 +124,25 @@ def _record(item: dict[str, Any]) -> EventRecord:
     before_revision = clean_text(item.get("Revised"))
     after_revision = clean_text(item.get("Previous"))
     url = clean_text(item.get("URL"))
-    return EventRecord(
-        external_id=occurrence,
-        source_event_id=clean_text(item.get("Ticker"))[:64],
-        event_name=name,
-        reference_period=clean_text(item.get("Reference")),
-        category=category[:64],
-        kind=EventKind.HOLIDAY if holiday else infer_kind(name),
-        country=country,
-        currency=currency_for_country(country),
-        importance=importance,
-        actual=clean_text(item.get("Actual")),
-        forecast=clean_text(item.get("Forecast")),
-        previous=before_revision or after_revision,
-        revised_previous=after_revision if before_revision else "",
-        source_url=SITE + url if url.startswith("/") else "",
-        **when,
-    )
+    values = {
+        "external_id": occurrence,
+        "source_event_id": clean_text(item.get("Ticker"))[:64],
+        "event_name": name,
+        "reference_period": clean_text(item.get("Reference")),
+        "category": category[:64],
+        "kind": EventKind.HOLIDAY if holiday else infer_kind(name),
+        "country": country,
+        "currency": currency_for_country(country),
+        "importance": importance,
+        "actual": clean_text(item.get("Actual")),
+        "forecast": clean_text(item.get("Forecast")),
+        "previous": before_revision or after_revision,
+        "revised_previous": after_revision if before_revision else "",
+        "source_url": SITE + url if url.startswith("/") else "",
+    }
+    if holiday:
+        return EventRecord.on(instant.date(), TimePrecision.ALL_DAY, **values)
+    if str(item.get("DateSpan", "0")).strip() not in ("", "0"):
+        # DateSpan "1": only the day is known.
+        return EventRecord.on(instant.date(), TimePrecision.TENTATIVE, **values)
+    return EventRecord.at(instant, **values)

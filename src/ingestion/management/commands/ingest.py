@@ -7,10 +7,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models import IngestionRun
+from core.sources import source_class
 from ingestion.errors import IngestionError
 from ingestion.records import DateWindow
 from ingestion.services import ingest_source
-from ingestion.sources import all_sources
 
 
 def parse_day(value: str, option: str) -> date:
@@ -44,11 +44,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["source"]
-        known = [source.name for source in all_sources()]
-        if name not in known:
-            raise CommandError(
-                f"unknown source {name!r} (known: {', '.join(known) or 'none'})"
-            )
+        try:
+            source_class(name)
+        except KeyError as exc:
+            raise CommandError(exc.args[0]) from None
         window = self.window(options["start"], options["end"])
         files = options["files"]
         if files and window:

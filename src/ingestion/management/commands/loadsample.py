@@ -12,11 +12,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models import IngestionRun
+from ingestion import SAMPLES_DIR
 from ingestion.errors import IngestionError
 from ingestion.services import ingest_source
 from ingestion.sources import all_sources
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 NOT_PAYLOADS = {".md", ".txt"}  # READMEs and notes beside the payloads
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--dir", type=Path, default=SAMPLES, help="Samples directory."
+            "--dir", type=Path, default=SAMPLES_DIR, help="Samples directory."
         )
         parser.add_argument(
             "--force", action="store_true", help="Load even if loaded before."

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
 from django.conf import settings
@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
 from core.models import Heartbeat
+from core.timezones import lookup_zone
 from scheduler.leader import LeaderLock, identity, leader_lock
 from scheduler.schedule import (
     SchedulerConfigError,
@@ -55,8 +56,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            display_tz = ZoneInfo(settings.SCHEDULER_DISPLAY_TZ)
-        except (ZoneInfoNotFoundError, ValueError):
+            display_tz = lookup_zone(settings.SCHEDULER_DISPLAY_TZ)
+        except ValueError:
             raise CommandError(
                 f"SCHEDULER_DISPLAY_TZ={settings.SCHEDULER_DISPLAY_TZ!r} is not an IANA time zone"
             ) from None
