@@ -128,7 +128,8 @@ def consolidate(
 ) -> Result:
     """Recompute the occurrences of ``groups`` (and what they touch); see the module."""
     result = Result()
-    pending = sorted(set(groups))
+    # By day, so that a batch's rows are "these indicators on these days".
+    pending = sorted(set(groups), key=lambda group: (group[1], group[0]))
     for start in range(0, len(pending), GROUP_BATCH):
         _consolidate_batch(set(pending[start : start + GROUP_BATCH]), run, now, result)
     update_surprise_scores(result.indicators, now)
@@ -167,16 +168,25 @@ def _with_release_groups(
     return out
 
 
+def _in_groups(groups: set[Group]) -> Q:
+    """Rows whose (indicator, date) may be in ``groups``: both columns in their sets.
+    The caller keeps the exact pairs; batches are taken by day (``consolidate``), so
+    this over-reaches little and runs on an index."""
+    return Q(date__in=sorted({day for _, day in groups})) & Q(
+        indicator_id__in=sorted({slug for slug, _ in groups})
+    )
+
+
 def _load_rows(groups: set[Group]) -> list[dict]:
-    by_day: dict[date, set[str]] = defaultdict(set)
-    for slug, day in groups:
-        by_day[day].add(slug)
-    condition = Q()
-    for day, slugs in by_day.items():
-        condition |= Q(date=day, indicator_id__in=sorted(slugs))
-    if not by_day:
+    if not groups:
         return []
-    rows = list(EconomicEvent.objects.filter(condition).values(*MEMBER_COLUMNS))
+    rows = [
+        row
+        for row in EconomicEvent.objects.filter(_in_groups(groups)).values(
+            *MEMBER_COLUMNS
+        )
+        if (row["indicator_id"], row["date"]) in groups
+    ]
     for row in rows:
         row["precedence"] = source_precedence(row["source"])
     rows.sort(
