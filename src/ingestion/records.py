@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from core.models import EventKind, TimePrecision
 from ingestion.errors import InvalidRow
+from ingestion.normalise import infer_category
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _CURRENCY = re.compile(r"^([A-Z]{3})?$")
@@ -113,6 +114,11 @@ class EventRecord:
             raise InvalidRow(f"a {self.time_precision} event has no clock time")
         if self.time is not None and self.time.tzinfo is not None:
             raise InvalidRow("time must be naive UTC")
+        if not self.category:
+            # Most sources publish no category; the name says it (normalise.py).
+            object.__setattr__(
+                self, "category", infer_category(self.event_name, self.kind)
+            )
 
     @property
     def scheduled_at(self) -> datetime:
