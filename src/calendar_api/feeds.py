@@ -71,7 +71,7 @@ def describe(
     """
     parts = filter_parts(params)
     title = "Economic calendar" + (": " + " · ".join(parts) if parts else "")
-    lines = [f"{title}. Times in UTC; served by dipping-calendar."]
+    lines = [f"{title}, from dipping-calendar."]
     lines.append(_days_line(params, raw_days, rolling))
     if truncated_at is not None:
         lines.append(
