@@ -110,20 +110,17 @@ def relative_date(description: str) -> type[filters.DateFilter]:
 LEVELS = [level.value for level in Importance]
 
 
-@extend_schema_field(
-    {
-        "type": "integer",
-        "enum": LEVELS,
-        "description": "Levels: 1 low, 2 medium, 3 high.",
-    }
-)
+# Levels as a range, not an enum: a generated client then takes plain integers
+# (min_importance=3) rather than an enum class per operation.
+LEVEL_RANGE = {"type": "integer", "minimum": min(LEVELS), "maximum": max(LEVELS)}
+
+
+@extend_schema_field({**LEVEL_RANGE, "description": "Levels: 1 low, 2 medium, 3 high."})
 class ImportanceInFilter(NumberInFilter):
     pass
 
 
-@extend_schema_field(
-    {"type": "integer", "enum": LEVELS, "description": "Lowest level: 1, 2 or 3."}
-)
+@extend_schema_field({**LEVEL_RANGE, "description": "Lowest level: 1, 2 or 3."})
 class ImportanceFilter(filters.NumberFilter):
     pass
 

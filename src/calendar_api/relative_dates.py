@@ -19,13 +19,16 @@ from django.utils import timezone
 # The parameters that take a day, and so a relative one.
 DAY_FIELDS = ("date", "date_from", "date_to")
 NAMED = {"yesterday": -1, "today": 0, "tomorrow": 1}
-_OFFSET = re.compile(r"^(?P<days>[+-]\d{1,5})d$")
+# The sign is optional: an unescaped "+" in a query string arrives as a space, so
+# "date_to=+7d" typed into a browser reaches us as " 7d", and means +7d.
+_OFFSET = re.compile(r"^(?P<days>[+-]?\d{1,5})d$")
 MAX_OFFSET_DAYS = 36_600  # a century either way; beyond is a typo, not a calendar
 # For the OpenAPI schema: what a date parameter accepts.
-PATTERN = r"^(\d{4}-\d{2}-\d{2}|today|yesterday|tomorrow|[+-]\d{1,5}d)$"
+PATTERN = r"^(\d{4}-\d{2}-\d{2}|today|yesterday|tomorrow|[+-]?\d{1,5}d)$"
 HELP = (
     "YYYY-MM-DD, or a day relative to today in `tz` (UTC by default): "
-    "`today`, `yesterday`, `tomorrow`, or a signed number of days such as `-7d`, `+30d`."
+    "`today`, `yesterday`, `tomorrow`, or a number of days such as `-7d`, `+30d` "
+    "(`30d` is `+30d`)."
 )
 
 

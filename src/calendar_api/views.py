@@ -308,7 +308,9 @@ class EventViewSet(
             )
         feed = feeds.describe(
             self.params,
-            raw_days={name: self.query.get(name, "") for name in feeds.DAY_FIELDS},
+            raw_days={
+                name: self.query.get(name, "").strip() for name in feeds.DAY_FIELDS
+            },
             rolling=self.rolling,
             truncated_at=cap if truncated else None,
         )

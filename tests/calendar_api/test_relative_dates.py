@@ -24,14 +24,14 @@ LATE_IN_NEW_YORK = datetime(2026, 6, 5, 3, 30, tzinfo=UTC)
     ("text", "days"),
     [
         ("today", 0), ("Yesterday", -1), ("tomorrow", 1), ("-7d", -7), ("+30d", 30),
-        ("+0d", 0), (" -1d ", -1),
+        ("+0d", 0), (" -1d ", -1), ("30d", 30), (" 7d", 7),
     ],
 )  # fmt: skip
 def test_relative_days(text, days):
     assert parse_relative(text) == RelativeDay(days, text.strip().lower())
 
 
-@pytest.mark.parametrize("text", ["2026-06-04", "7d", "-7", "+7 d", "last week", ""])
+@pytest.mark.parametrize("text", ["2026-06-04", "d", "-7", "+7 d", "last week", ""])
 def test_anything_else_is_not_a_relative_day(text):
     assert parse_relative(text) is None
 
@@ -92,6 +92,8 @@ def names(api_client, **params) -> list[str]:
         ({"date": "tomorrow", "tz": "America/New_York"}, ["6/5"]),
         ({"date_from": "-2d", "date_to": "today"}, ["6/3", "6/4", "6/5"]),
         ({"date_from": "+3d"}, ["6/8", "6/9", "6/10"]),
+        # An unescaped "+" in a URL arrives as a space.
+        ({"date_from": " 3d"}, ["6/8", "6/9", "6/10"]),
         ({"date_from": "2026-06-09", "date_to": "+30d"}, ["6/9", "6/10"]),
     ],
 )
