@@ -115,7 +115,8 @@ def curl(client, command: str, run: Run):
             raise AssertionError(f"curl option {word} is not one the docs test knows")
         else:
             urls.append(word)
-    assert len(urls) == 1 and urls[0].startswith(BASE + "/"), command
+    assert len(urls) == 1, command
+    assert urls[0].startswith(BASE + "/"), command
     parts = urlsplit(urls[0])
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return client.get(path, **headers), "-OJ" in command.split()
@@ -127,7 +128,8 @@ def pipeline(client, command: str, run: Run) -> None:
     curl_part, _, program = match["pipeline"].partition(" | ")
     response, _ = curl(client, curl_part, run)
     words = shlex.split(program)
-    assert words[:2] == ["python3", "-c"] and len(words) == 3, program
+    assert words[:2] == ["python3", "-c"], program
+    assert len(words) == 3, program
     result = subprocess.run(
         [sys.executable, "-c", words[2]],
         input=response.content,
@@ -257,6 +259,7 @@ def test_the_readme_says_which_days_the_sample_covers(sample):
             if key[0] == row["source"] and first <= key[1] <= last
         }
         assert sum(per_day[key] for key in days) == int(row["events"]), row[0]
-        assert (row["source"], first) in days and (row["source"], last) in days, row[0]
+        assert (row["source"], first) in days, row[0]
+        assert (row["source"], last) in days, row[0]
         covered |= days
     assert covered == set(per_day), "days of the sample missing from the README table"
