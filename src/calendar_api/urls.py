@@ -2,6 +2,8 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from calendar_api.views import (
+    APIIndexView,
+    APINotFoundView,
     CountryListView,
     EventCSVViewSet,
     EventICSViewSet,
@@ -11,8 +13,6 @@ from calendar_api.views import (
     SchemaView,
     SourceListView,
     SwaggerView,
-    api_index,
-    api_not_found,
 )
 
 app_name = "api"
@@ -26,7 +26,7 @@ router = SimpleRouter()
 router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
-    path("", api_index, name="index"),
+    path("", APIIndexView.as_view(), name="index"),
     *router.urls,
     # Each export format as an operation of its own, for generated clients.
     path("events.csv", EventCSVViewSet.as_view(LIST), name="event-list-csv"),
@@ -48,5 +48,5 @@ urlpatterns = [
         name="redoc",
     ),
     # Last: every other path under /api/ is a JSON 404, whatever DEBUG is.
-    re_path(r"^(?P<path>.*)$", api_not_found, name="not-found"),
+    re_path(r"^(?P<path>.*)$", APINotFoundView.as_view(), name="not-found"),
 ]

@@ -22,6 +22,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
+from django.views import View
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -112,14 +113,15 @@ def parse_tz(request: Request) -> ZoneInfo | None:
 class JSONErrorsMixin:
     """Errors are JSON whatever format the view renders: a calendar app or a
     spreadsheet cannot show an error, the docs pages' HTML and the schema's YAML
-    would not tell a client what went wrong, and a developer's console can read it."""
+    would not tell a client what went wrong, and a developer's console can read it.
+    So is the OPTIONS description, which is no list of events to render as CSV."""
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         renderer = getattr(response, "accepted_renderer", None)
         if (
             isinstance(response, Response)
-            and response.status_code >= 400
+            and (response.status_code >= 400 or request.method == "OPTIONS")
             and renderer is not None
             and renderer.media_type != FastJSONRenderer.media_type
         ):
@@ -611,29 +613,43 @@ INDEX_LINKS = {
 }
 
 
-def api_index(request: HttpRequest) -> JsonResponse:
+class APIIndexView(View):
     """GET /api/: where everything is, for a person or a crawler starting here."""
-    return JsonResponse(
-        {
-            name: request.build_absolute_uri(reverse(url))
-            for name, url in INDEX_LINKS.items()
-        }
-    )
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse(
+            {
+                name: request.build_absolute_uri(reverse(url))
+                for name, url in INDEX_LINKS.items()
+            }
+        )
+
+    def http_method_not_allowed(self, request, *args, **kwargs) -> JsonResponse:
+        response = JsonResponse(
+            {"detail": f'Method "{request.method}" not allowed.'}, status=405
+        )
+        response["Allow"] = "GET, HEAD"
+        return response
 
 
-def api_not_found(request: HttpRequest, path: str = "") -> HttpResponseBase:
-    """Anything else under /api/: a JSON 404 whatever DEBUG is (Django's own 404
-    page is HTML, and with DEBUG on a page of URL patterns). A path that exists with
-    a trailing slash is redirected there, as CommonMiddleware would have done had
-    this catch-all not matched first."""
-    if request.method in ("GET", "HEAD") and not request.path.endswith("/"):
-        match = _resolve(request.path + "/")
-        if match is not None and match.func is not api_not_found:
-            query = request.META.get("QUERY_STRING", "")
-            return HttpResponsePermanentRedirect(
-                request.path + "/" + (f"?{query}" if query else "")
-            )
-    return JsonResponse({"detail": "Not found."}, status=404)
+class APINotFoundView(View):
+    """Anything else under /api/, any method: a JSON 404 whatever DEBUG is (Django's
+    own 404 page is HTML, and with DEBUG on a page of URL patterns). A GET of a path
+    that exists with a trailing slash is redirected there, as CommonMiddleware would
+    have done had this catch-all not matched first."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        return self.get(request)
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        if request.method in ("GET", "HEAD") and not request.path.endswith("/"):
+            match = _resolve(request.path + "/")
+            if match is not None and match.url_name != "not-found":
+                query = request.META.get("QUERY_STRING", "")
+                return HttpResponsePermanentRedirect(
+                    request.path + "/" + (f"?{query}" if query else "")
+                )
+        return JsonResponse({"detail": "Not found."}, status=404)
 
 
 def _resolve(path: str):

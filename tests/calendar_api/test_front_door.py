@@ -33,6 +33,10 @@ def debug(request, settings):
         ("post", "/api/health/", 405),
         ("get", "/api/events/?contry=US", 400),
         ("get", "/api/events.ics?tz=Mars/Base", 400),
+        ("post", "/api/", 405),
+        # OPTIONS describes the endpoint: JSON, not a calendar made of its metadata.
+        ("options", "/api/events.ics", 200),
+        ("options", "/api/events/?format=csv", 200),
     ],
 )
 def test_errors_under_api_are_json_whatever_debug_is(
