@@ -383,26 +383,33 @@ class SingleFormat(BaseContentNegotiation):
 
 
 NO_PAGING = [OpenApiParameter(name, exclude=True) for name in ("ordering", *PAGING)]
-EXPORT_DESCRIPTION = (
-    "The list of /api/events/ (same filters) as {what}, every matching event in one "
-    "answer, up to API_EXPORT_MAX_ROWS (10,000 by default). {more}"
-)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        operation_id="events_csv",
-        description=EXPORT_DESCRIPTION.format(
-            what="one CSV file (RFC 4180, UTF-8, a header row)",
-            more="Past the cap, a 400 asking for narrower dates.",
-        ),
-        parameters=NO_PAGING,
-        responses={
-            (200, "text/csv"): OpenApiTypes.STR,
-            304: NOT_MODIFIED_RESPONSE,
-            (400, "application/json"): ERROR_RESPONSE,
-        },
+def export_schema(fmt: str, media_type: str, what: str, more: str):
+    """The schema of /api/events.<fmt>: its own operation, one content type."""
+    return extend_schema_view(
+        list=extend_schema(
+            operation_id=f"events_{fmt}",
+            description=(
+                f"The list of /api/events/ (same filters) as {what}, every matching "
+                "event in one answer, up to API_EXPORT_MAX_ROWS (10,000 by default). "
+                + more
+            ),
+            parameters=NO_PAGING,
+            responses={
+                (200, media_type): OpenApiTypes.STR,
+                304: NOT_MODIFIED_RESPONSE,
+                (400, "application/json"): ERROR_RESPONSE,
+            },
+        )
     )
+
+
+@export_schema(
+    "csv",
+    "text/csv",
+    what="one CSV file (RFC 4180, UTF-8, a header row)",
+    more="Past the cap, a 400 asking for narrower dates.",
 )
 class EventCSVViewSet(EventViewSet):
     renderer_classes = [CSVRenderer]
@@ -410,24 +417,15 @@ class EventCSVViewSet(EventViewSet):
     query_spec = EXPORT_QUERY
 
 
-@extend_schema_view(
-    list=extend_schema(
-        operation_id="events_ics",
-        description=EXPORT_DESCRIPTION.format(
-            what="an iCalendar feed (RFC 5545) to subscribe to",
-            more=(
-                "Without date, date_from or date_to it covers a rolling window, "
-                f"{feeds.FEED_PAST_DAYS} days back to {feeds.FEED_FUTURE_DAYS} days "
-                "ahead; past the cap the feed is cut, with a note in its description."
-            ),
-        ),
-        parameters=NO_PAGING,
-        responses={
-            (200, "text/calendar"): OpenApiTypes.STR,
-            304: NOT_MODIFIED_RESPONSE,
-            (400, "application/json"): ERROR_RESPONSE,
-        },
-    )
+@export_schema(
+    "ics",
+    "text/calendar",
+    what="an iCalendar feed (RFC 5545) to subscribe to",
+    more=(
+        "Without date, date_from or date_to it covers a rolling window, "
+        f"{feeds.FEED_PAST_DAYS} days back to {feeds.FEED_FUTURE_DAYS} days ahead; "
+        "past the cap the feed is cut, with a note in its description."
+    ),
 )
 class EventICSViewSet(EventCSVViewSet):
     renderer_classes = [ICalendarRenderer]
