@@ -11,6 +11,7 @@ from ingestion.normalise import (
     country_from_currency,
     country_from_name,
     importance_from_label,
+    infer_category,
     infer_kind,
     parse_figure,
     split_reference_period,
@@ -108,6 +109,30 @@ def test_split_reference_period(name, expected):
 )  # fmt: skip
 def test_infer_kind(name, holiday, kind):
     assert infer_kind(name, holiday=holiday) == kind
+
+
+# Names from the bundled samples; the order of the rules decides the ambiguous ones.
+@pytest.mark.parametrize(
+    ("name", "category"),
+    [
+        ("Non-Farm Employment Change", "Employment"), ("Initial Jobless Claims", "Employment"),
+        ("Average Hourly Earnings m/m", "Employment"),  # wages, not prices
+        ("Core CPI m/m", "Inflation"), ("ISM Manufacturing Prices", "Inflation"),
+        ("ISM Manufacturing PMI", "Economic Activity"), ("Prelim GDP q/q", "Economic Activity"),
+        ("Philly Fed Manufacturing Index", "Economic Activity"),  # a survey, not the Fed
+        ("FOMC Member Waller Speaks", "Central Banks"), ("BOE Gov Bailey Speaks", "Central Banks"),
+        ("1-y Loan Prime Rate", "Central Banks"), ("Spanish 10-Year Obligacion Auction", "Bonds"),
+        ("French Gov Budget Balance", "Balance"), ("Goods Trade Balance", "Balance"),
+        ("GfK Consumer Confidence", "Confidence Index"), ("Consumer Credit m/m", "Credit"),
+        ("M3 Money Supply y/y", "Credit"), ("President Trump Speaks", ""), ("NASDAQ", ""),
+    ],
+)  # fmt: skip
+def test_infer_category(name, category):
+    assert infer_category(name) == category
+
+
+def test_holidays_have_no_category():
+    assert infer_category("Bank Holiday Prices", "holiday") == ""
 
 
 @pytest.mark.parametrize(
