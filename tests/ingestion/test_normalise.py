@@ -158,3 +158,17 @@ def test_to_utc_is_dst_correct(local, zone, utc):
 def test_to_utc_rejects_unknown_zone():
     with pytest.raises(ValueError, match="unknown time zone"):
         to_utc(datetime(2025, 1, 1), "Mars/Olympus")
+
+
+def test_a_published_category_wins_over_the_name():
+    from dataclasses import replace
+    from datetime import date
+
+    from ingestion.records import EventRecord
+
+    record = EventRecord(
+        external_id="x", event_name="CPI m/m", country="US", date=date(2026, 6, 1),
+        time=None, time_precision="date_only", category="Consumer Price Index",
+    )  # fmt: skip
+    assert record.category == "Consumer Price Index"
+    assert replace(record, category="").category == "Inflation"
