@@ -1,15 +1,18 @@
 """Query parameters of /api/events/. Validation lives in the form, so every bad value is
 a 400 naming its parameter; the query itself is the model's QuerySet vocabulary."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import django_filters as filters
 from django import forms
 from drf_spectacular.utils import extend_schema_field
 
+from calendar_api import relative_dates
+from calendar_api.relative_dates import DAY_FIELDS, RelativeDay
 from core.countries import is_currency_code, is_known_country
 from core.models import EconomicEvent, EventKind, EventStatus, Importance
+from core.sources import all_sources
 from core.timezones import lookup_zone
 
 ORDERINGS = (
@@ -21,16 +24,62 @@ ORDERINGS = (
     "-country",
     "updated",
 )
-MAX_LIST = 50  # items in one comma-separated list
+MAX_LIST = 50  # items in one list
 MAX_Q = 100
 
 
 class CharInFilter(filters.BaseInFilter, filters.CharFilter):
-    """Comma-separated list of strings: ``?country=US,ca``."""
+    """List of strings: ``?country=US,ca`` (repeated keys are joined before, by
+    calendar_api.params)."""
+
+    max_items = MAX_LIST  # for the schema (calendar_api.schema)
 
 
 class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
-    """Comma-separated list of numbers: ``?importance=2,3``."""
+    """List of numbers: ``?importance=2,3``."""
+
+    max_items = MAX_LIST
+
+
+class SourceInFilter(CharInFilter):
+    """Source slugs; the schema lists the sources this server knows."""
+
+    @staticmethod
+    def schema_choices() -> list[str]:
+        return source_slugs()
+
+
+def source_slugs() -> list[str]:
+    return [source.name for source in all_sources()]
+
+
+class RelativeDateField(forms.DateField):
+    """A YYYY-MM-DD date, or a RelativeDay (``today``, ``-7d``) that the form resolves
+    once it knows the time zone."""
+
+    def to_python(self, value: object) -> date | RelativeDay | None:
+        if isinstance(value, str):
+            try:
+                relative = relative_dates.parse_relative(value)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+            if relative is not None:
+                return relative
+        return super().to_python(value)
+
+
+def relative_date(description: str) -> type[filters.DateFilter]:
+    """A date filter that takes relative days too, documented as such."""
+    schema = {
+        "type": "string",
+        "pattern": relative_dates.PATTERN,
+        "description": f"{description} {relative_dates.HELP}",
+        "example": "2026-06-04",
+    }
+    attrs = {"field_class": RelativeDateField}
+    return extend_schema_field(schema)(
+        type("RelativeDateFilter", (filters.DateFilter,), attrs)
+    )
 
 
 # The schema states the allowed values, so Swagger UI offers them and a generated
@@ -40,20 +89,17 @@ class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
 LEVELS = [level.value for level in Importance]
 
 
-@extend_schema_field(
-    {
-        "type": "integer",
-        "enum": LEVELS,
-        "description": "Comma-separated levels: 1 low, 2 medium, 3 high.",
-    }
-)
+# Levels as a range, not an enum: a generated client then takes plain integers
+# (min_importance=3) rather than an enum class per operation.
+LEVEL_RANGE = {"type": "integer", "minimum": min(LEVELS), "maximum": max(LEVELS)}
+
+
+@extend_schema_field({**LEVEL_RANGE, "description": "Levels: 1 low, 2 medium, 3 high."})
 class ImportanceInFilter(NumberInFilter):
     pass
 
 
-@extend_schema_field(
-    {"type": "integer", "enum": LEVELS, "description": "Lowest level: 1, 2 or 3."}
-)
+@extend_schema_field({**LEVEL_RANGE, "description": "Lowest level: 1, 2 or 3."})
 class ImportanceFilter(filters.NumberFilter):
     pass
 
@@ -65,7 +111,13 @@ def choices_in(values: list[str], description: str) -> type[CharInFilter]:
 
 
 class EventFilterForm(forms.Form):
-    """Field-level and cross-field checks for EventFilterSet's generated fields."""
+    """Field-level and cross-field checks for EventFilterSet's generated fields.
+
+    After ``is_valid()``, relative days are resolved to dates in ``tz`` and
+    ``relative`` says whether any was given (the answer then expires at midnight).
+    """
+
+    relative = False
 
     def clean_country(self) -> list[str] | None:
         codes = self._codes("country")
@@ -87,7 +139,7 @@ class EventFilterForm(forms.Form):
         return codes
 
     def clean_source(self) -> list[str] | None:
-        return self._codes("source", upper=False)
+        return self._choices("source", source_slugs())
 
     def clean_status(self) -> list[str] | None:
         return self._choices("status", EventStatus.values)
@@ -157,12 +209,26 @@ class EventFilterForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        self._resolve_relative_days(cleaned)
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_from", f"date_from {start} is after date_to {end}.")
         if cleaned.get("date") and (start or end):
             self.add_error("date", "Use either date or date_from/date_to, not both.")
         return cleaned
+
+    def _resolve_relative_days(self, cleaned: dict) -> None:
+        today = relative_dates.today_in(cleaned.get("tz") or UTC)
+        for name in DAY_FIELDS:
+            value = cleaned.get(name)
+            if not isinstance(value, RelativeDay):
+                continue
+            self.relative = True
+            try:
+                cleaned[name] = value.resolve(today)
+            except ValueError as exc:
+                del cleaned[name]
+                self.add_error(name, str(exc))
 
     def _choices(self, name: str, allowed: list[str]) -> list[str] | None:
         values = self._codes(name, upper=False)
@@ -190,22 +256,17 @@ class EventFilterForm(forms.Form):
 class EventFilterSet(filters.FilterSet):
     country = CharInFilter(
         method="filter_country",
-        help_text="Comma-separated ISO 3166-1 alpha-2 codes (EU, WW too).",
+        help_text="ISO 3166-1 alpha-2 codes, any case; EU is the euro area, WW global events.",
     )
     currency = CharInFilter(
         method="filter_currency",
-        help_text="Comma-separated ISO 4217 codes, e.g. USD,EUR.",
+        help_text="ISO 4217 codes, e.g. USD,EUR.",
     )
-    date = filters.DateFilter(
-        method="filter_noop",
-        help_text="One calendar day (YYYY-MM-DD), in `tz` (default UTC).",
+    date = relative_date("One calendar day in `tz` (default UTC).")(
+        method="filter_noop"
     )
-    date_from = filters.DateFilter(
-        method="filter_noop", help_text="First day, inclusive, in `tz`."
-    )
-    date_to = filters.DateFilter(
-        method="filter_noop", help_text="Last day, inclusive, in `tz`."
-    )
+    date_from = relative_date("First day, inclusive, in `tz`.")(method="filter_noop")
+    date_to = relative_date("Last day, inclusive, in `tz`.")(method="filter_noop")
     tz = filters.CharFilter(
         method="filter_noop",
         help_text="IANA time zone (e.g. Asia/Seoul) for the day filters and each item's `local`.",
@@ -213,15 +274,15 @@ class EventFilterSet(filters.FilterSet):
     importance = ImportanceInFilter(field_name="importance", lookup_expr="in")
     min_importance = ImportanceFilter(field_name="importance", lookup_expr="gte")
     category = filters.CharFilter(field_name="category", lookup_expr="iexact")
-    source = CharInFilter(
-        field_name="source", lookup_expr="in", help_text="Source slugs."
+    source = SourceInFilter(
+        field_name="source",
+        lookup_expr="in",
+        help_text="Source slugs (see /api/sources/).",
     )
-    status = choices_in(EventStatus.values, "Comma-separated statuses.")(
+    status = choices_in(EventStatus.values, "Statuses.")(
         field_name="status", lookup_expr="in"
     )
-    kind = choices_in(EventKind.values, "Comma-separated kinds.")(
-        field_name="kind", lookup_expr="in"
-    )
+    kind = choices_in(EventKind.values, "Kinds.")(field_name="kind", lookup_expr="in")
     has_actual = filters.BooleanFilter(method="filter_has_actual")
     q = filters.CharFilter(
         method="filter_q", help_text="Event name contains (case-insensitive)."

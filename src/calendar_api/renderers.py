@@ -1,16 +1,18 @@
 """JSON (orjson), CSV and iCalendar renderers for the event list."""
 
 import csv
+import hashlib
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from django.conf import settings
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration, vText
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
+from calendar_api.feeds import REFRESH_INTERVAL, Feed
 from core.models import Importance
 
 IMPORTANCE_LABELS = dict(Importance.choices)
@@ -67,11 +69,17 @@ class CSVRenderer(BaseRenderer):
 
 
 class ICalendarRenderer(BaseRenderer):
-    """``?format=ics``: an RFC 5545 calendar of the filtered events.
+    """``format=ics``: an RFC 5545 calendar of the filtered events.
 
-    UIDs derive from the stored id, so a calendar app that re-fetches the feed updates
-    events in place instead of duplicating them. Events without a clock time are
-    all-day (DATE values); timed ones are zero-length at their UTC instant.
+    Calendar apps subscribe to it and re-read it, so: UIDs come from the source's
+    own occurrence key (``uid``), stable across re-ingests and database rebuilds, and
+    the app updates an event in place instead of duplicating it; DTSTAMP is the
+    row's last change, so the bytes change only when the data does. Events without
+    a clock time are all-day (DATE values, DTEND the next day); timed ones, instants
+    in truth, last TIMED_EVENT_LENGTH, since RFC 5545 (3.8.2.2) wants DTEND after
+    DTSTART and calendar apps hide zero-length events. All are TRANSPARENT: a release
+    does not make anyone busy. The calendar's name, description and refresh hint
+    come from ``data["feed"]`` (calendar_api.feeds) when the view gives one.
     """
 
     media_type = "text/calendar"
@@ -83,34 +91,60 @@ class ICalendarRenderer(BaseRenderer):
         calendar.add("prodid", "-//dipping-calendar//economic calendar//EN")
         calendar.add("version", "2.0")
         calendar.add("calscale", "GREGORIAN")
-        calendar.add("x-wr-calname", "Economic calendar")
-        host = getattr(settings, "ICS_UID_DOMAIN", "dipping-calendar")
-        stamp = datetime.now(UTC)
+        calendar.add("method", "PUBLISH")
+        feed: Feed | None = (data or {}).get("feed")
+        calendar.add("x-wr-calname", feed.title if feed else "Economic calendar")
+        if feed is not None:
+            calendar.add("x-wr-caldesc", vText(feed.description))
+            calendar.add("name", feed.title)
+            calendar.add("description", feed.description)
+        calendar.add(
+            "refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"}
+        )
+        calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL).to_ical().decode())
         for item in _events(data):
-            event = Event()
-            event.add("uid", f"event-{item['id']}@{host}")
-            event.add("dtstamp", stamp)
-            event.add("summary", _summary(item))
-            if item["datetime"]:
-                start = datetime.fromisoformat(item["datetime"].replace("Z", "+00:00"))
-                event.add("dtstart", start)
-                event.add("dtend", start)
-            else:
-                day = datetime.fromisoformat(item["date"]).date()
-                event.add("dtstart", day)
-                event.add("dtend", day + timedelta(days=1))
-            event.add("description", _description(item))
-            event.add(
-                "last-modified",
-                datetime.fromisoformat(item["updated_at"].replace("Z", "+00:00")),
-            )
-            if item["status"] == "cancelled":
-                event.add("status", "CANCELLED")
-            if item["source_url"]:
-                event.add("url", item["source_url"])
-            event.add("categories", [item["country"], item["kind"]])
-            calendar.add_component(event)
+            calendar.add_component(_vevent(item))
         return calendar.to_ical()
+
+
+TIMED_EVENT_LENGTH = timedelta(minutes=15)
+
+
+def uid(item: dict) -> str:
+    """A UID from the source and its occurrence key: the same occurrence keeps it
+    through re-ingests, re-timings and a rebuilt database (ids would not)."""
+    domain = getattr(settings, "ICS_UID_DOMAIN", "dipping-calendar")
+    key = hashlib.sha1(f"{item['source']}\x00{item['external_id']}".encode())
+    return f"{item['source']}-{key.hexdigest()[:20]}@{domain}"
+
+
+def _vevent(item: dict) -> Event:
+    event = Event()
+    event.add("uid", uid(item))
+    changed = _instant(item["updated_at"])
+    event.add("dtstamp", changed)
+    event.add("last-modified", changed)
+    event.add("summary", _summary(item))
+    if item["datetime"]:
+        start = _instant(item["datetime"])
+        event.add("dtstart", start)
+        event.add("dtend", start + TIMED_EVENT_LENGTH)
+    else:
+        day = date.fromisoformat(item["date"])
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    event.add("description", _description(item))
+    if item["status"] == "cancelled":
+        event.add("status", "CANCELLED")
+    if item["source_url"]:
+        event.add("url", item["source_url"])
+    event.add("categories", [item["country"], item["kind"]])
+    return event
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _events(data: dict | None) -> list[dict]:

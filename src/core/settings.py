@@ -247,7 +247,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["calendar_api.renderers.FastJSONRenderer"],
     "EXCEPTION_HANDLER": "calendar_api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "calendar_api.schema.CalendarAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["calendar_api.throttling.AnonWindowThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("API_THROTTLE_ANON") or None},
     # How many proxies in front of the app append to X-Forwarded-For. 0 (the default)

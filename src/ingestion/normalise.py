@@ -194,6 +194,39 @@ def infer_kind(name: str, *, holiday: bool = False) -> str:
     return EventKind.RELEASE
 
 
+# CATEGORY
+# ------------------------------------------------------------------------------
+
+# Investing.com's calendar categories, the one vocabulary a source publishes for every
+# country. Only its AJAX answer to a category-filtered request and TradingEconomics
+# say which category an event is in; ForexFactory, FRED and Investing's page do not,
+# so the category comes from the name. First match wins: "Fed Chair Speaks" is
+# Central Banks before anything else, "ISM Manufacturing Prices" Inflation before
+# Economic Activity, "Average Hourly Earnings" Employment before Inflation.
+_CATEGORY_RULES = [
+    ("Central Banks", r"\b(fomc|ecb|boe|boj|rba|rbnz|boc|snb|mpc|federal reserve|federal funds|gov council|governor|fed chair|monetary policy|interest rate|policy rate|cash rate|bank rate|loan prime rate|sofr|sonia|overnight|short term rate|reserve balances|balance sheet|beige book|open market|buba|bank of japan|monetary base)\b"),
+    ("Bonds", r"\b(auction|bonds?|bonos|obligacion|oat|bund|gilt|btp|treasury inflation|yield|commercial paper)\b"),
+    ("Employment", r"\b(payrolls?|non-?farm employment|employment|unemployment|jobless|claims|jobs?|job cuts|claimant|jolts|labou?r|earnings|wages?|wage|adp|overtime pay)\b"),
+    ("Inflation", r"\b(cpi|ppi|pce|hicp|rpi|ippi|rmpi|inflation|prices?|price index|hpi|deflator)\b"),
+    ("Confidence Index", r"\b(confidence|sentiment|zew|ifo|gfk|optimism|expectations|uncertainty|tankan)\b"),
+    ("Balance", r"\b(trade balance|current account|budget|balance|borrowing|exports|imports|trade index|tic|foreign securities|reserves|foreign direct investment)\b"),
+    ("Credit", r"\b(credit|lending|loans?|mortgage|money supply|m[1-4])\b"),
+    ("Economic Activity", r"\b(gdp|pmi|production|manufacturing|retail sales|spending|orders|housing|home sales|building|construction|capacity utilization|productivity|industrial|activity|inventories|investment|registrations?|vehicle sales|leading ind|services index|operating profits|capital spending|household)\b"),
+]  # fmt: skip
+_CATEGORIES = [(name, re.compile(pattern, re.I)) for name, pattern in _CATEGORY_RULES]
+
+
+def infer_category(name: str, kind: str = EventKind.RELEASE) -> str:
+    """The Investing.com category an event's name places it in; "" when none fits
+    (and for holidays, which are no indicator)."""
+    if kind == EventKind.HOLIDAY:
+        return ""
+    for category, pattern in _CATEGORIES:
+        if pattern.search(name):
+            return category
+    return ""
+
+
 # NAMES AND PERIODS
 # ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from django.db import models
 from core.countries import is_currency_code
 from core.models import EconomicEvent, EventKind, Outcome, TimePrecision
 from ingestion.errors import InvalidRow
+from ingestion.normalise import infer_category
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # Calendars list decades of history and a few years ahead; anything else is garbage.
@@ -101,6 +102,11 @@ class EventRecord:
             raise InvalidRow(f"a {self.time_precision} event has no clock time")
         if self.time is not None and self.time.tzinfo is not None:
             raise InvalidRow("time must be naive UTC")
+        if not self.category:
+            # Most sources publish no category; the name says it (normalise.py).
+            object.__setattr__(
+                self, "category", infer_category(self.event_name, self.kind)
+            )
         for name, limit in MAX_LENGTHS.items():
             value = getattr(self, name)
             if len(value) > limit:

@@ -11,6 +11,7 @@ from ingestion.normalise import (
     country_from_currency,
     country_from_name,
     importance_from_label,
+    infer_category,
     infer_kind,
     parse_figure,
     split_reference_period,
@@ -110,6 +111,30 @@ def test_infer_kind(name, holiday, kind):
     assert infer_kind(name, holiday=holiday) == kind
 
 
+# Names from the bundled samples; the order of the rules decides the ambiguous ones.
+@pytest.mark.parametrize(
+    ("name", "category"),
+    [
+        ("Non-Farm Employment Change", "Employment"), ("Initial Jobless Claims", "Employment"),
+        ("Average Hourly Earnings m/m", "Employment"),  # wages, not prices
+        ("Core CPI m/m", "Inflation"), ("ISM Manufacturing Prices", "Inflation"),
+        ("ISM Manufacturing PMI", "Economic Activity"), ("Prelim GDP q/q", "Economic Activity"),
+        ("Philly Fed Manufacturing Index", "Economic Activity"),  # a survey, not the Fed
+        ("FOMC Member Waller Speaks", "Central Banks"), ("BOE Gov Bailey Speaks", "Central Banks"),
+        ("1-y Loan Prime Rate", "Central Banks"), ("Spanish 10-Year Obligacion Auction", "Bonds"),
+        ("French Gov Budget Balance", "Balance"), ("Goods Trade Balance", "Balance"),
+        ("GfK Consumer Confidence", "Confidence Index"), ("Consumer Credit m/m", "Credit"),
+        ("M3 Money Supply y/y", "Credit"), ("President Trump Speaks", ""), ("NASDAQ", ""),
+    ],
+)  # fmt: skip
+def test_infer_category(name, category):
+    assert infer_category(name) == category
+
+
+def test_holidays_have_no_category():
+    assert infer_category("Bank Holiday Prices", "holiday") == ""
+
+
 @pytest.mark.parametrize(
     ("local", "zone", "utc"),
     [
@@ -133,3 +158,17 @@ def test_to_utc_is_dst_correct(local, zone, utc):
 def test_to_utc_rejects_unknown_zone():
     with pytest.raises(ValueError, match="Unknown time zone 'Mars/Olympus'"):
         to_utc(datetime(2025, 1, 1), "Mars/Olympus")
+
+
+def test_a_published_category_wins_over_the_name():
+    from dataclasses import replace
+    from datetime import date
+
+    from ingestion.records import EventRecord
+
+    record = EventRecord(
+        external_id="x", event_name="CPI m/m", country="US", date=date(2026, 6, 1),
+        time=None, time_precision="date_only", category="Consumer Price Index",
+    )  # fmt: skip
+    assert record.category == "Consumer Price Index"
+    assert replace(record, category="").category == "Inflation"
