@@ -208,7 +208,8 @@ class IndicatorResolver:
     """Resolves rows to indicator ids; builds its indexes once from the database.
 
     Use one per write transaction (after ``sync_catalogue``): indicators it has to
-    create are created as it goes, inside that transaction.
+    create are collected and written by ``save_new()``, which must run before rows
+    pointing at them are written.
     """
 
     def __init__(self) -> None:
@@ -227,6 +228,7 @@ class IndicatorResolver:
             self._by_name.setdefault((country, normalise_name(name)), slug)
         self._known = set(Indicator.objects.values_list("id", flat=True))
         self._resolved: dict[RowKey, str] = {}
+        self._new: list[Indicator] = []
 
     def resolve(self, row: RowKey) -> str:
         """The id of ``row``'s indicator, creating an uncatalogued one if need be."""
@@ -251,15 +253,23 @@ class IndicatorResolver:
             )
         return slug or self._by_name.get((row.country, normalise_name(row.event_name)))
 
+    def save_new(self) -> int:
+        """Write the indicators created since the last call; returns how many."""
+        new, self._new = self._new, []
+        Indicator.objects.bulk_create(new, batch_size=1000)
+        return len(new)
+
     def _create(self, slug: str, row: RowKey) -> None:
-        Indicator.objects.create(
-            id=slug,
-            country=row.country,
-            currency=row.currency,
-            name=row.event_name,
-            category=_CATEGORY_BY_KIND.get(row.kind, IndicatorCategory.OTHER),
-            kind=row.kind,
-            catalogued=False,
+        self._new.append(
+            Indicator(
+                id=slug,
+                country=row.country,
+                currency=row.currency,
+                name=row.event_name,
+                category=_CATEGORY_BY_KIND.get(row.kind, IndicatorCategory.OTHER),
+                kind=row.kind,
+                catalogued=False,
+            )
         )
         self._known.add(slug)
 

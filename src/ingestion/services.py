@@ -313,6 +313,7 @@ def upsert_records(
                     _revision(event_id, run, "status", old_status, status, now)
                 )
 
+    resolver.save_new()
     write_rows(EconomicEvent, _COLUMNS, to_create)
     result.created = len(to_create)
     write_rows(
@@ -385,6 +386,7 @@ def rematch(rows, resolver: IndicatorResolver) -> set[Group]:
             groups.add((indicator, row["date"]))
             if row["indicator_id"]:
                 groups.add((row["indicator_id"], row["date"]))
+    resolver.save_new()
     for indicator, ids in changes.items():
         for start in range(0, len(ids), BATCH_SIZE):
             EconomicEvent.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).update(
