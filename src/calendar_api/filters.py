@@ -1,17 +1,33 @@
-"""Query parameters of /api/events/. Validation lives in the form, so every bad value is
-a 400 naming its parameter; the query itself is the model's QuerySet vocabulary."""
+"""Query parameters of the list endpoints, declared once with django-filter: the
+OpenAPI schema (drf-spectacular) and the validation both come from these classes.
+
+Validation lives in each FilterSet's form, so every bad value is a 400 naming its
+parameter; the query itself is the models' QuerySet vocabulary (core.querysets).
+``CalendarFilterBackend`` runs them for the views and leaves the cleaned parameters on
+the view (``view.params``) for the paginator, the serializer (``tz``) and the feeds.
+"""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import django_filters as filters
 from django import forms
+from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 
 from calendar_api import relative_dates
 from calendar_api.relative_dates import DAY_FIELDS, RelativeDay
 from core.countries import is_currency_code, is_known_country
-from core.models import EconomicEvent, EventKind, EventStatus, Importance
+from core.models import (
+    EventKind,
+    EventStatus,
+    Importance,
+    Indicator,
+    IndicatorCategory,
+    Occurrence,
+)
 from core.sources import all_sources
 from core.timezones import lookup_zone
 
@@ -110,14 +126,20 @@ def choices_in(values: list[str], description: str) -> type[CharInFilter]:
     return extend_schema_field(schema)(type("ChoicesInFilter", (CharInFilter,), {}))
 
 
-class EventFilterForm(forms.Form):
-    """Field-level and cross-field checks for EventFilterSet's generated fields.
+class CalendarForm(forms.Form):
+    """Checks shared by every list: codes, levels, names, days in a time zone.
 
     After ``is_valid()``, relative days are resolved to dates in ``tz`` and
     ``relative`` says whether any was given (the answer then expires at midnight).
+    A FilterSet may pass ``default_days`` (first, last) for a request that names no
+    day (a calendar feed's rolling window).
     """
 
     relative = False
+
+    def __init__(self, *args, default_days=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_days = default_days
 
     def clean_country(self) -> list[str] | None:
         codes = self._codes("country")
@@ -140,6 +162,12 @@ class EventFilterForm(forms.Form):
 
     def clean_source(self) -> list[str] | None:
         return self._choices("source", source_slugs())
+
+    def clean_category(self) -> list[str] | None:
+        return self._choices("category", IndicatorCategory.values, lower=True)
+
+    def clean_indicator(self) -> list[str] | None:
+        return self._codes("indicator", upper=False)
 
     def clean_status(self) -> list[str] | None:
         return self._choices("status", EventStatus.values)
@@ -207,9 +235,18 @@ class EventFilterForm(forms.Form):
             raise forms.ValidationError(f"Ordering is one of {', '.join(ORDERINGS)}.")
         return value
 
+    def clean_as_of(self) -> datetime | None:
+        value = self.cleaned_data.get("as_of")
+        return value.astimezone(UTC) if value is not None else None
+
     def clean(self) -> dict:
         cleaned = super().clean()
         self._resolve_relative_days(cleaned)
+        if self.default_days and not any(cleaned.get(name) for name in DAY_FIELDS):
+            cleaned["date_from"], cleaned["date_to"] = self.default_days(
+                relative_dates.today_in(cleaned.get("tz") or UTC)
+            )
+            self.relative = True  # a rolling window moves with today, like "today"
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_from", f"date_from {start} is after date_to {end}.")
@@ -230,8 +267,12 @@ class EventFilterForm(forms.Form):
                 del cleaned[name]
                 self.add_error(name, str(exc))
 
-    def _choices(self, name: str, allowed: list[str]) -> list[str] | None:
+    def _choices(
+        self, name: str, allowed: list[str], *, lower: bool = False
+    ) -> list[str] | None:
         values = self._codes(name, upper=False)
+        if values is not None and lower:
+            values = [value.lower() for value in values]
         bad = [value for value in values or [] if value not in allowed]
         if bad:
             raise forms.ValidationError(
@@ -253,15 +294,47 @@ class EventFilterForm(forms.Form):
             raise forms.ValidationError(f"At most {MAX_LIST} values in {name}.")
 
 
-class EventFilterSet(filters.FilterSet):
-    country = CharInFilter(
-        method="filter_country",
-        help_text="ISO 3166-1 alpha-2 codes, any case; EU is the euro area, WW global events.",
-    )
-    currency = CharInFilter(
-        method="filter_currency",
-        help_text="ISO 4217 codes, e.g. USD,EUR.",
-    )
+class CalendarFilterSet(filters.FilterSet):
+    """Shared plumbing: the days filter (applied together, since days depend on
+    ``tz``), country and currency lists, and the form's ``default_days``."""
+
+    def __init__(self, *args, default_days=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_days = default_days
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        default_days = self.default_days
+
+        class Form(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, default_days=default_days, **kwargs)
+
+        return Form
+
+    def filter_noop(self, queryset, name, value):
+        # Applied together in filter_queryset (days depend on tz) or by the view.
+        return queryset
+
+    def filter_country(self, queryset, name, value):
+        return queryset.for_countries(value) if value else queryset
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.for_currencies(value) if value else queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        start = data.get("date") or data.get("date_from")
+        end = data.get("date") or data.get("date_to")
+        if start or end:
+            queryset = queryset.in_days(start, end, data.get("tz"))
+        return queryset
+
+
+class DaysFilterSet(CalendarFilterSet):
+    """date, date_from, date_to and tz: the days of a list, in a time zone."""
+
     date = relative_date("One calendar day in `tz` (default UTC).")(
         method="filter_noop"
     )
@@ -269,15 +342,37 @@ class EventFilterSet(filters.FilterSet):
     date_to = relative_date("Last day, inclusive, in `tz`.")(method="filter_noop")
     tz = filters.CharFilter(
         method="filter_noop",
-        help_text="IANA time zone (e.g. Asia/Seoul) for the day filters and each item's `local`.",
+        help_text="IANA time zone (e.g. Asia/Seoul) for the day filters and each "
+        "item's `local`.",
+    )
+
+
+COUNTRY_HELP = (
+    "ISO 3166-1 alpha-2 codes, any case; EU is the euro area, WW global events."
+)
+CATEGORY_HELP = "Indicator categories."
+
+
+class OccurrenceFilterSet(DaysFilterSet):
+    """/api/events/: occurrences, one row per release across sources."""
+
+    country = CharInFilter(method="filter_country", help_text=COUNTRY_HELP)
+    currency = CharInFilter(
+        method="filter_currency", help_text="ISO 4217 codes, e.g. USD,EUR."
     )
     importance = ImportanceInFilter(field_name="importance", lookup_expr="in")
     min_importance = ImportanceFilter(field_name="importance", lookup_expr="gte")
-    category = filters.CharFilter(field_name="category", lookup_expr="iexact")
+    category = choices_in(IndicatorCategory.values, CATEGORY_HELP)(
+        field_name="category", lookup_expr="in"
+    )
+    indicator = CharInFilter(
+        method="filter_indicator",
+        help_text="Indicator ids (see /api/indicators/), e.g. us-nonfarm-payrolls.",
+    )
     source = SourceInFilter(
-        field_name="source",
-        lookup_expr="in",
-        help_text="Source slugs (see /api/sources/).",
+        method="filter_source",
+        help_text="Occurrences these sources list (see /api/sources/); each row's "
+        "`sources` shows every source's own figures.",
     )
     status = choices_in(EventStatus.values, "Statuses.")(
         field_name="status", lookup_expr="in"
@@ -285,7 +380,8 @@ class EventFilterSet(filters.FilterSet):
     kind = choices_in(EventKind.values, "Kinds.")(field_name="kind", lookup_expr="in")
     has_actual = filters.BooleanFilter(method="filter_has_actual")
     q = filters.CharFilter(
-        method="filter_q", help_text="Event name contains (case-insensitive)."
+        method="filter_q",
+        help_text="Name or indicator id contains (case-insensitive).",
     )
     updated_since = filters.IsoDateTimeFilter(
         field_name="updated_at",
@@ -299,31 +395,94 @@ class EventFilterSet(filters.FilterSet):
     )
 
     class Meta:
-        model = EconomicEvent
+        model = Occurrence
         fields: list[str] = []
-        form = EventFilterForm
+        form = CalendarForm
 
-    def filter_noop(self, queryset, name, value):
-        # Applied together in filter_queryset (days depend on tz) or by the view.
-        return queryset
+    def filter_indicator(self, queryset, name, value):
+        return queryset.for_indicators(value) if value else queryset
 
-    def filter_country(self, queryset, name, value):
-        return queryset.for_countries(value) if value else queryset
-
-    def filter_currency(self, queryset, name, value):
-        return queryset.for_currencies(value) if value else queryset
+    def filter_source(self, queryset, name, value):
+        return queryset.listed_by(value) if value else queryset
 
     def filter_has_actual(self, queryset, name, value):
         return queryset.released() if value else queryset.filter(actual="")
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(event_name__icontains=value) if value else queryset
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(event_name__icontains=value) | Q(indicator_id__icontains=value)
+        )
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        data = self.form.cleaned_data
-        start = data.get("date") or data.get("date_from")
-        end = data.get("date") or data.get("date_to")
-        if start or end:
-            queryset = queryset.in_days(start, end, data.get("tz"))
-        return queryset
+
+class IndicatorFilterSet(CalendarFilterSet):
+    """/api/indicators/: what is measured."""
+
+    country = CharInFilter(method="filter_country", help_text=COUNTRY_HELP)
+    category = choices_in(IndicatorCategory.values, CATEGORY_HELP)(
+        field_name="category", lookup_expr="in"
+    )
+    importance = ImportanceInFilter(
+        field_name="importance",
+        lookup_expr="in",
+        help_text="The catalogue's level.",
+    )
+    q = filters.CharFilter(
+        method="filter_q", help_text="Name or id contains (case-insensitive)."
+    )
+
+    class Meta:
+        model = Indicator
+        fields: list[str] = []
+        form = CalendarForm
+
+    def filter_country(self, queryset, name, value):
+        return queryset.filter(country__in=value) if value else queryset
+
+    def filter_q(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(id__icontains=value))
+
+
+class HistoryFilterSet(DaysFilterSet):
+    """/api/indicators/{id}/history/: an indicator's occurrences, newest first."""
+
+    as_of = filters.IsoDateTimeFilter(
+        method="filter_noop",
+        help_text="ISO 8601 datetime: the history as it was known then (first prints, "
+        "forecasts and previous figures as shown at that time).",
+    )
+
+    class Meta:
+        model = Occurrence
+        fields: list[str] = []
+        form = CalendarForm
+
+
+class CalendarFilterBackend(DjangoFilterBackend):
+    """django-filter, leaving the cleaned parameters on the view as ``view.params``
+    (and ``view.relative``: whether a day was relative, so the answer expires at
+    midnight) for the paginator, the serializer and the feeds.
+
+    A view may define ``default_days(today) -> (first, last)`` for requests that name
+    no day (a feed's rolling window), and ``query`` (the strict, list-joined query
+    string of calendar_api.params) as the data to validate.
+    """
+
+    def get_filterset_kwargs(self, request, queryset, view) -> dict:
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        kwargs["data"] = getattr(view, "query", kwargs["data"])
+        kwargs["default_days"] = getattr(view, "default_days", None)
+        return kwargs
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        view.params = filterset.form.cleaned_data
+        view.relative = filterset.form.relative
+        return filterset.qs

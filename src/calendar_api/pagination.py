@@ -1,14 +1,22 @@
-"""Keyset ("cursor") pagination: no COUNT(*), stable while rows are added.
+"""Pagination of the list endpoints: keyset pages for JSON, one capped list for exports.
 
-The cursor is the sort key of the last row served (opaque to clients, base64 JSON).
-The next page is "rows strictly after that key" in the chosen order, ties broken by
-id, so a row inserted meanwhile can neither be served twice nor push another row off
-a page boundary, and page N costs the same as page 1 (an index range scan).
+``KeysetPagination``: no COUNT(*), stable while rows are added. The cursor is the sort
+key of the last row served (opaque to clients, base64 JSON). The next page is "rows
+strictly after that key" in the chosen order, ties broken by id, so a row inserted
+meanwhile can neither be served twice nor push another row off a page boundary, and
+page N costs the same as page 1 (an index range scan).
+
+``ExportPagination``: a CSV download or an iCalendar feed is every matching row, in
+time order, up to ``API_EXPORT_MAX_ROWS``.
+
+Both read the rows as ``.values(*view.columns)`` dicts (the one representation of
+core.representation is built from those), the sort order from ``view.sort_keys()``.
 """
 
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,12 +24,18 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-# Sort keys per `ordering`: (queryset expression name, descending?); id is appended.
-# The secondary keys of importance/country keep a day's events in time order.
-SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
+from calendar_api import feeds
+
+# (queryset expression, descending?) per sort key; the view says which apply.
+SortKeys = Sequence[tuple[str, bool]]
+# Sort keys per `ordering` of the calendar lists; id is appended. The secondary keys
+# of importance/country keep a day's releases in time order.
+ORDERINGS: dict[str, SortKeys] = {
     "date": (("scheduled_at", False),),
     "-date": (("scheduled_at", True),),
     "importance": (("importance_rank", False), ("scheduled_at", False)),
@@ -33,9 +47,68 @@ SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
 _DATETIMES = {"scheduled_at", "updated_at"}
 
 
-class KeysetPagination:
+class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view=None
+    ) -> list[dict]:
+        """One page of ``queryset.values(*view.columns)`` rows, in ``view.sort_keys()``."""
+        self.request = request
+        keys = self.keys(view)
+        size = self.page_size(request)
+        if any(name == "importance_rank" for name, _ in keys):
+            # Holidays have no importance; rank them lowest so the key is never NULL.
+            queryset = queryset.annotate(
+                importance_rank=Coalesce("importance", Value(0))
+            )
+        cursor = request.query_params.get(self.cursor_query_param)
+        if cursor:
+            queryset = queryset.filter(_after(self._decode(cursor, keys), keys))
+        order = [F(name).desc() if desc else F(name).asc() for name, desc in keys]
+        fields = view.columns
+        extra = [name for name, _ in keys if name not in fields]
+        rows = list(queryset.order_by(*order).values(*fields, *extra)[: size + 1])
+        self.next_token = None
+        if len(rows) > size:
+            rows = rows[:size]
+            self.next_token = _encode([rows[-1][name] for name, _ in keys])
+        return rows
+
+    @staticmethod
+    def keys(view) -> SortKeys:
+        # id breaks ties in the first key's direction, so "-date" can walk the
+        # (scheduled_at, id) index backwards.
+        keys = tuple(view.sort_keys())
+        if keys[-1][0] == "id":
+            return keys
+        return (*keys, ("id", keys[0][1]))
+
+    def get_next_link(self) -> str | None:
+        if self.next_token is None:
+            return None
+        return replace_query_param(
+            self.request.build_absolute_uri(), self.cursor_query_param, self.next_token
+        )
+
+    def get_paginated_response(self, data: list) -> Response:
+        return Response({"next": self.get_next_link(), "results": data})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["next", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "description": "The next page, or null on the last one.",
+                },
+                "results": schema,
+            },
+        }
 
     def page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -53,36 +126,30 @@ class KeysetPagination:
             )
         return size
 
-    def paginate(
-        self, queryset: QuerySet, request: Request, ordering: str, fields: list[str]
-    ) -> tuple[list[dict], str | None]:
-        """One page of ``queryset.values(*fields)`` rows and the next page's URL."""
-        # id breaks ties in the first key's direction, so "-date" can walk the
-        # (scheduled_at, id) index backwards.
-        keys = (*SORT_KEYS[ordering], ("id", SORT_KEYS[ordering][0][1]))
-        size = self.page_size(request)
-        if any(name == "importance_rank" for name, _ in keys):
-            # Holidays have no importance; rank them lowest so the key is never NULL.
-            queryset = queryset.annotate(
-                importance_rank=Coalesce("importance", Value(0))
-            )
-        cursor = request.query_params.get(self.cursor_query_param)
-        if cursor:
-            queryset = queryset.filter(_after(self._decode(cursor, keys), keys))
-        order = [F(name).desc() if desc else F(name).asc() for name, desc in keys]
-        names = [name for name, _ in keys if name not in fields]
-        rows = list(queryset.order_by(*order).values(*fields, *names)[: size + 1])
-        next_url = None
-        if len(rows) > size:
-            rows = rows[:size]
-            last = rows[-1]
-            token = _encode([last[name] for name, _ in keys])
-            next_url = replace_query_param(
-                request.build_absolute_uri(), self.cursor_query_param, token
-            )
-        return rows, next_url
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque position from a previous page's `next` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page, 1-{settings.API_MAX_PAGE_SIZE} "
+                f"(default {settings.API_PAGE_SIZE}).",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": settings.API_MAX_PAGE_SIZE,
+                },
+            },
+        ]
 
-    def _decode(self, token: str, keys: tuple) -> list[Any]:
+    def _decode(self, token: str, keys: SortKeys) -> list[Any]:
         try:
             padded = token + "=" * (-len(token) % 4)
             values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -97,29 +164,60 @@ class KeysetPagination:
                 {"cursor": ["Invalid cursor: use the `next` link of a previous page."]}
             ) from None
 
-    @staticmethod
-    def schema_parameters() -> list[dict]:
-        return [
-            {
-                "name": "cursor",
-                "required": False,
-                "in": "query",
-                "description": "Opaque position from a previous page's `next` link.",
-                "schema": {"type": "string"},
-            },
-            {
-                "name": "page_size",
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page, 1-{settings.API_MAX_PAGE_SIZE} "
-                f"(default {settings.API_PAGE_SIZE}).",
-                "schema": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": settings.API_MAX_PAGE_SIZE,
-                },
-            },
+
+class ExportPagination(BasePagination):
+    """Every matching row in time order, up to API_EXPORT_MAX_ROWS.
+
+    Past the cap a CSV is a 400 (a spreadsheet would silently miss rows); a feed is
+    cut to the cap with a note in its description (a calendar app cannot show an
+    error). The response carries the feed's description (calendar_api.feeds) and a
+    download file name.
+    """
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view=None
+    ) -> list[dict]:
+        cap = settings.API_EXPORT_MAX_ROWS
+        order = [
+            F(name).desc() if desc else F(name).asc()
+            for name, desc in KeysetPagination.keys(view)
         ]
+        rows = list(queryset.order_by(*order).values(*view.columns)[: cap + 1])
+        self.truncated = len(rows) > cap
+        self.format = request.accepted_renderer.format
+        if self.truncated and self.format == "csv":
+            raise ValidationError(
+                {
+                    "date_from": [
+                        f"More than {cap} rows match; narrow date_from/date_to."
+                    ]
+                }
+            )
+        self.feed = feeds.describe(
+            view.params,
+            raw_days={
+                name: view.query.get(name, "").strip() for name in feeds.DAY_FIELDS
+            },
+            rolling=view.rolling,
+            truncated_at=cap if self.truncated else None,
+        )
+        return rows[:cap]
+
+    def get_paginated_response(self, data: list) -> Response:
+        response = Response({"results": data, "feed": self.feed})
+        response["Content-Disposition"] = attachment(self.feed.filename, self.format)
+        if self.truncated:
+            response["X-Truncated"] = (
+                f"first {settings.API_EXPORT_MAX_ROWS} rows of more"
+            )
+        return response
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {"type": "string"}
+
+
+def attachment(filename: str, extension: str) -> str:
+    return f'attachment; filename="{filename}.{extension}"'
 
 
 def _encode(values: list[Any]) -> str:
@@ -129,7 +227,7 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def _after(values: list[Any], keys: tuple) -> Q:
+def _after(values: list[Any], keys: SortKeys) -> Q:
     """Rows strictly after ``values`` in the order ``keys``: the lexicographic
     (a > x) OR (a = x AND b > y) OR (a = x AND b = y AND id > z)."""
     condition = Q()

@@ -1,7 +1,6 @@
-"""JSON (orjson), CSV and iCalendar renderers for the event list."""
+"""JSON (orjson), CSV and iCalendar renderers for the calendar's lists."""
 
 import csv
-import hashlib
 import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,9 +9,11 @@ from typing import Any
 import orjson
 from django.conf import settings
 from icalendar import Calendar, Event, vDuration, vText
+from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from calendar_api.feeds import REFRESH_INTERVAL, Feed
+from calendar_api.serializers import FigureSerializer, LocalTimeSerializer
 from core.models import Importance
 
 IMPORTANCE_LABELS = dict(Importance.choices)
@@ -34,52 +35,86 @@ class FastJSONRenderer(JSONRenderer):
 
 
 class CSVRenderer(BaseRenderer):
-    """``?format=csv``: one row per event, figures flattened to text/value/unit."""
+    """``format=csv``: one row per item, a column per field of the view's serializer.
+
+    The columns come from the serializer's declared fields (the same list the schema
+    documents), flattened: a figure becomes ``name``, ``name_value``, ``name_unit``;
+    ``local`` becomes ``local_date`` and ``local_time``; a list (``sources``,
+    ``conflicts``) one cell of comma-separated names. Importance is an integer column
+    with empty cells, never ``3.0``.
+    """
 
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
-    columns = [
-        "id", "source", "external_id", "date", "time", "datetime", "time_precision",
-        "local_date", "local_time", "country", "currency", "event_name", "reference_period",
-        "category", "kind", "importance", "status",
-        "actual", "actual_value", "actual_unit", "forecast", "forecast_value",
-        "forecast_unit", "previous", "previous_value", "previous_unit", "revised_previous",
-        "revised_previous_value", "revised_previous_unit", "source_url", "updated_at",
-    ]  # fmt: skip
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        view = (renderer_context or {}).get("view")
+        columns = csv_columns(view.get_serializer_class()())
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=self.columns, extrasaction="ignore")
-        writer.writeheader()
+        writer = csv.writer(buffer)
+        writer.writerow([name for name, _ in columns])
         for item in _events(data):
-            row = dict(item)
-            local = item.get("local") or {}
-            row["local_date"] = local.get("date", "")
-            row["local_time"] = local.get("time") or ""
-            for name in ("actual", "forecast", "previous", "revised_previous"):
-                figure = item.get(name) or {}
-                row[name] = figure.get("text", "")
-                row[f"{name}_value"] = (
-                    "" if figure.get("value") is None else figure["value"]
-                )
-                row[f"{name}_unit"] = figure.get("unit", "")
-            writer.writerow(row)
+            writer.writerow([cell(item) for _, cell in columns])
         return buffer.getvalue().encode()
 
 
-class ICalendarRenderer(BaseRenderer):
-    """``format=ics``: an RFC 5545 calendar of the filtered events.
+def csv_columns(serializer: serializers.Serializer) -> list[tuple[str, Any]]:
+    """(header, item -> cell) per CSV column of ``serializer``'s fields."""
+    columns: list[tuple[str, Any]] = []
+    for name, field in serializer.fields.items():
+        if isinstance(field, FigureSerializer):
+            columns += [
+                (name, _part(name, "text")),
+                (f"{name}_value", _part(name, "value")),
+                (f"{name}_unit", _part(name, "unit")),
+            ]
+        elif isinstance(field, LocalTimeSerializer):
+            columns += [
+                ("local_date", _part(name, "date")),
+                ("local_time", _part(name, "time")),
+            ]
+        elif isinstance(field, serializers.ListSerializer):
+            columns.append((name, _names(name, "source")))
+        elif isinstance(field, serializers.ListField):
+            columns.append((name, _names(name, None)))
+        else:
+            columns.append((name, _plain(name)))
+    return columns
 
-    Calendar apps subscribe to it and re-read it, so: UIDs come from the source's
-    own occurrence key (``uid``), stable across re-ingests and database rebuilds, and
-    the app updates an event in place instead of duplicating it; DTSTAMP is the
-    row's last change, so the bytes change only when the data does. Events without
-    a clock time are all-day (DATE values, DTEND the next day); timed ones, instants
-    in truth, last TIMED_EVENT_LENGTH, since RFC 5545 (3.8.2.2) wants DTEND after
-    DTSTART and calendar apps hide zero-length events. All are TRANSPARENT: a release
-    does not make anyone busy. The calendar's name, description and refresh hint
-    come from ``data["feed"]`` (calendar_api.feeds) when the view gives one.
+
+def _plain(name: str):
+    return lambda item: "" if item.get(name) is None else item[name]
+
+
+def _part(name: str, key: str):
+    def cell(item: dict):
+        value = (item.get(name) or {}).get(key)
+        return "" if value is None else value
+
+    return cell
+
+
+def _names(name: str, key: str | None):
+    def cell(item: dict) -> str:
+        values = item.get(name) or []
+        return ",".join(str(v[key] if key else v) for v in values)
+
+    return cell
+
+
+class ICalendarRenderer(BaseRenderer):
+    """``format=ics``: an RFC 5545 calendar, one VEVENT per release.
+
+    Calendar apps subscribe to it and re-read it, so: each UID is the occurrence's
+    (an occurrence keeps its id through re-ingests, re-timings and sources joining or
+    leaving), and the app updates an event in place instead of duplicating it;
+    DTSTAMP is the release's last change, so the bytes change only when the data
+    does. Releases without a clock time are all-day (DATE values, DTEND the next
+    day); timed ones, instants in truth, last TIMED_EVENT_LENGTH, since RFC 5545
+    (3.8.2.2) wants DTEND after DTSTART and calendar apps hide zero-length events. All
+    are TRANSPARENT: a release does not make anyone busy. The calendar's name,
+    description and refresh hint come from ``data["feed"]`` (calendar_api.feeds).
     """
 
     media_type = "text/calendar"
@@ -111,11 +146,9 @@ TIMED_EVENT_LENGTH = timedelta(minutes=15)
 
 
 def uid(item: dict) -> str:
-    """A UID from the source and its occurrence key: the same occurrence keeps it
-    through re-ingests, re-timings and a rebuilt database (ids would not)."""
+    """The occurrence's UID: stable for as long as the occurrence is the same release."""
     domain = getattr(settings, "ICS_UID_DOMAIN", "dipping-calendar")
-    key = hashlib.sha1(f"{item['source']}\x00{item['external_id']}".encode())
-    return f"{item['source']}-{key.hexdigest()[:20]}@{domain}"
+    return f"occurrence-{item['id']}@{domain}"
 
 
 def _vevent(item: dict) -> Event:
@@ -137,9 +170,10 @@ def _vevent(item: dict) -> Event:
     event.add("description", _description(item))
     if item["status"] == "cancelled":
         event.add("status", "CANCELLED")
-    if item["source_url"]:
-        event.add("url", item["source_url"])
-    event.add("categories", [item["country"], item["kind"]])
+    url = next((entry["url"] for entry in item["sources"] if entry["url"]), "")
+    if url:
+        event.add("url", url)
+    event.add("categories", [item["country"], item["category"]])
     return event
 
 
@@ -177,5 +211,14 @@ def _description(item: dict) -> str:
     ):
         if item.get(name):
             lines.append(f"{label}: {item[name]['text']}")
-    lines.append(f"Source: {item['source']}")
+    if item.get("surprise") is not None:
+        lines.append(
+            f"Surprise: {item['surprise']:+g}"
+            + (f" ({item['outcome']})" if item.get("outcome") else "")
+        )
+    sources = ", ".join(entry["source"] for entry in item["sources"])
+    lines.append(f"Sources: {sources}")
+    if item.get("conflicts"):
+        lines.append(f"Sources disagree on: {', '.join(item['conflicts'])}")
+    lines.append(f"Indicator: {item['indicator']}")
     return "\n".join(lines)

@@ -1,25 +1,30 @@
-"""Output shapes. Declared fields document the OpenAPI schema; ``to_representation`` is
-a direct mapping from ``.values()`` rows, because per-field serializer machinery cost
-more than the query on the list endpoint (docs/benchmarks.md). A test checks that the
-two agree key for key."""
+"""Output shapes, for the OpenAPI schema and for rendering.
 
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
+Each serializer declares its fields, which document the schema; ``to_representation``
+hands the row to the one mapping in ``core.representation``, because per-field
+serializer machinery cost more than the query on the list endpoint
+(docs/benchmarks.md). A test checks that the declared fields and that mapping agree key
+for key, so the schema cannot drift from what the API serves.
+"""
 
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.models import FIGURE_FIELDS, IngestionRun
-
-# Columns a list row is built from (and the CSV/ICS exports).
-EVENT_COLUMNS = [
-    "id", "source", "external_id", "source_event_id", "event_name", "reference_period",
-    "category", "kind", "country", "currency", "date", "time", "time_precision",
-    "scheduled_at", "importance", "status", "source_url", "first_seen_at", "updated_at",
-    *(f"{name}{part}" for name in FIGURE_FIELDS for part in ("", "_value", "_unit")),
-]  # fmt: skip
+from core.models import (
+    EventKind,
+    EventStatus,
+    IndicatorCategory,
+    IndicatorFrequency,
+    IngestionRun,
+    Outcome,
+    TimePrecision,
+)
+from core.representation import (
+    indicator_json,
+    occurrence_json,
+    revision_json,
+    source_event_json,
+)
 
 
 @extend_schema_field(
@@ -48,27 +53,96 @@ class LocalTimeSerializer(serializers.Serializer):
     datetime = serializers.DateTimeField(allow_null=True)
 
 
-class EventSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    source = serializers.CharField()
-    external_id = serializers.CharField()
-    source_event_id = serializers.CharField()
-    event_name = serializers.CharField()
-    reference_period = serializers.CharField()
-    category = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["release", "speech", "holiday", "other"])
-    country = serializers.CharField(
-        help_text="ISO 3166-1 alpha-2; EU euro area; WW global."
+class OrderedSerializer(serializers.Serializer):
+    """Fields in ``field_order``, the order ``core.representation`` builds them in
+    (DRF would put a mixin's fields first); CSV columns follow it too."""
+
+    field_order: tuple[str, ...] = ()
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        rank = {name: index for index, name in enumerate(self.field_order)}
+        return dict(
+            sorted(fields.items(), key=lambda item: rank.get(item[0], len(rank)))
+        )
+
+
+class FiguresMixin(OrderedSerializer):
+    """The four published figures of a release."""
+
+    actual = FigureSerializer(allow_null=True, help_text="As first published.")
+    forecast = FigureSerializer(allow_null=True, help_text="The consensus forecast.")
+    previous = FigureSerializer(
+        allow_null=True,
+        help_text="The previous period's figure as first shown with this release.",
     )
-    currency = serializers.CharField(help_text="ISO 4217; empty for global events.")
+    revised_previous = FigureSerializer(
+        allow_null=True, help_text="The previous figure after this release revised it."
+    )
+
+
+WHEN = ("date", "time", "datetime", "time_precision")
+FIGURE_NAMES = ("actual", "forecast", "previous", "revised_previous")
+
+
+class WhenMixin(OrderedSerializer):
+    """When a release is scheduled: UTC date and time, and its precision."""
+
     date = serializers.DateField(help_text="UTC date.")
     time = ClockTimeField(allow_null=True, help_text="UTC time; null without one.")
     datetime = serializers.DateTimeField(
         allow_null=True, help_text="UTC instant (ISO 8601); null without a clock time."
     )
-    time_precision = serializers.ChoiceField(
-        choices=["exact", "all_day", "tentative", "date_only"]
+    time_precision = serializers.ChoiceField(choices=TimePrecision.values)
+
+
+class SourceEntrySerializer(FiguresMixin, WhenMixin):
+    """One source's own view of an occurrence."""
+
+    field_order = (
+        "source", "event_id", "event_name", "reference_period", "importance", *WHEN,
+        "status", *FIGURE_NAMES, "outcome", "url", "release", "external_id",
+        "source_event_id", "first_seen_at", "updated_at", "revisions",
+    )  # fmt: skip
+
+    source = serializers.CharField()
+    event_id = serializers.IntegerField(help_text="The source row's id.")
+    event_name = serializers.CharField(help_text="As the source names it.")
+    reference_period = serializers.CharField()
+    importance = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=EventStatus.values)
+    outcome = serializers.ChoiceField(
+        choices=Outcome.values,
+        allow_null=True,
+        help_text="The source's own better/worse mark on the actual, when it prints one.",
     )
+    url = serializers.CharField()
+    release = serializers.BooleanField(
+        help_text="A release-level row (FRED's release calendar) announcing this "
+        "occurrence's indicator."
+    )
+
+
+class OccurrenceSerializer(FiguresMixin, WhenMixin):
+    """One release: an indicator on one scheduled date, consolidated across sources."""
+
+    field_order = (
+        "id", "indicator", "event_name", "reference_period", "category", "kind",
+        "country", "currency", *WHEN, "local", "importance", "status", *FIGURE_NAMES,
+        "actual_source", "surprise", "surprise_z", "outcome", "sources", "conflicts",
+        "first_seen_at", "updated_at", "revisions",
+    )  # fmt: skip
+
+    id = serializers.IntegerField()
+    indicator = serializers.CharField(help_text="The indicator's id.")
+    event_name = serializers.CharField(help_text="The indicator's name.")
+    reference_period = serializers.CharField()
+    category = serializers.ChoiceField(choices=IndicatorCategory.values)
+    kind = serializers.ChoiceField(choices=EventKind.values)
+    country = serializers.CharField(
+        help_text="ISO 3166-1 alpha-2; EU euro area; WW global."
+    )
+    currency = serializers.CharField(help_text="ISO 4217; empty for global events.")
     local = LocalTimeSerializer(
         allow_null=True, help_text="Date and time in `tz`, present when `tz` is given."
     )
@@ -76,31 +150,37 @@ class EventSerializer(serializers.Serializer):
         allow_null=True,
         help_text="1 low, 2 medium, 3 high; null when none is published.",
     )
-    status = serializers.ChoiceField(choices=["scheduled", "released", "cancelled"])
-    actual = FigureSerializer(allow_null=True)
-    forecast = FigureSerializer(allow_null=True)
-    previous = FigureSerializer(allow_null=True, help_text="As first shown.")
-    revised_previous = FigureSerializer(
-        allow_null=True, help_text="The previous figure after the source revised it."
+    status = serializers.ChoiceField(choices=EventStatus.values)
+    actual_source = serializers.CharField(
+        allow_null=True, help_text="The source the actual comes from."
     )
-    source_url = serializers.CharField()
+    surprise = serializers.FloatField(
+        allow_null=True,
+        help_text="actual - forecast, in the figures' unit, when both are numbers.",
+    )
+    surprise_z = serializers.FloatField(
+        allow_null=True,
+        help_text="surprise / standard deviation of the indicator's previous 24 "
+        "surprises (when 8 or more exist).",
+    )
+    outcome = serializers.ChoiceField(
+        choices=Outcome.values,
+        allow_null=True,
+        help_text="For the currency, from the indicator's polarity; null when unknown.",
+    )
+    sources = SourceEntrySerializer(many=True, help_text="Each source's own view.")
+    conflicts = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Fields on which the sources disagree (time, actual, forecast, "
+        "previous, revised_previous).",
+    )
     first_seen_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(
-        help_text="Last change of a published field."
+        help_text="Last change of a consolidated field."
     )
 
-    def __init__(self, *args: Any, tz: ZoneInfo | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tz = tz
-
     def to_representation(self, row: dict) -> dict:
-        return event_json(row, self.tz)
-
-
-@extend_schema_serializer(many=False)  # the list action returns one page object
-class EventPageSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True, help_text="Next page, or null.")
-    results = EventSerializer(many=True)
+        return occurrence_json(row, self.context.get("tz"))
 
 
 class RevisionSerializer(serializers.Serializer):
@@ -110,23 +190,129 @@ class RevisionSerializer(serializers.Serializer):
     changed_at = serializers.DateTimeField()
     run = serializers.IntegerField(allow_null=True, help_text="Ingestion run id.")
 
+    def to_representation(self, row: dict) -> dict:
+        return revision_json(row)
 
-class EventDetailSerializer(EventSerializer):
+
+class SourceEventSerializer(SourceEntrySerializer):
+    """A member row in full, with its own change log."""
+
+    external_id = serializers.CharField(help_text="The source's key of the row.")
+    source_event_id = serializers.CharField(
+        help_text="The source's id of the event type."
+    )
+    first_seen_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
     revisions = RevisionSerializer(many=True, help_text="Every change, oldest first.")
 
     def to_representation(self, row: dict) -> dict:
-        data = event_json(row, self.tz)
-        data["revisions"] = [
-            {
-                "field": rev["field"],
-                "old_value": rev["old_value"],
-                "new_value": rev["new_value"],
-                "changed_at": _iso(rev["changed_at"]),
-                "run": rev["run_id"],
-            }
-            for rev in row["revisions"]
-        ]
+        return source_event_json(row)
+
+
+class OccurrenceDetailSerializer(OccurrenceSerializer):
+    sources = SourceEventSerializer(many=True, help_text="Each source's row in full.")
+    revisions = RevisionSerializer(
+        many=True, help_text="Every change of a consolidated field, oldest first."
+    )
+
+    def to_representation(self, row: dict) -> dict:
+        data = occurrence_json(row, self.context.get("tz"))
+        data["sources"] = [source_event_json(member) for member in row["members"]]
+        data["revisions"] = [revision_json(rev) for rev in row["revisions"]]
         return data
+
+
+class AliasSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    key = serializers.CharField(
+        help_text="The source's id, or country:normalised name."
+    )
+    name = serializers.CharField(help_text="As the source prints it, when known.")
+
+
+class OccurrenceRefSerializer(FiguresMixin):
+    field_order = (
+        "id", "date", "datetime", "reference_period", *FIGURE_NAMES, "surprise", "outcome"
+    )  # fmt: skip
+    id = serializers.IntegerField()
+    date = serializers.DateField()
+    datetime = serializers.DateTimeField(allow_null=True)
+    reference_period = serializers.CharField()
+    surprise = serializers.FloatField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=Outcome.values, allow_null=True)
+
+
+class IndicatorSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Stable slug: us-nonfarm-payrolls.")
+    country = serializers.CharField()
+    currency = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.ChoiceField(choices=IndicatorCategory.values)
+    frequency = serializers.ChoiceField(choices=IndicatorFrequency.values)
+    kind = serializers.ChoiceField(choices=EventKind.values)
+    unit = serializers.CharField(
+        help_text="What the figure counts: percent, persons..."
+    )
+    scale = serializers.CharField(help_text="K, M, B, T or empty.")
+    higher_is_better = serializers.BooleanField(
+        allow_null=True,
+        help_text="Whether a higher actual is good for the currency; null when unknown.",
+    )
+    importance = serializers.IntegerField(allow_null=True)
+    catalogued = serializers.BooleanField(
+        help_text="In the curated catalogue; false for names only a source knows."
+    )
+    aliases = AliasSerializer(many=True, help_text="How each source keys it.")
+    next_occurrence = OccurrenceRefSerializer(
+        allow_null=True, help_text="The next scheduled release."
+    )
+    last_release = OccurrenceRefSerializer(
+        allow_null=True, help_text="The latest release with an actual."
+    )
+
+    def to_representation(self, row: dict) -> dict:
+        return indicator_json(row)
+
+
+class IndicatorDetailSerializer(IndicatorSerializer):
+    description = serializers.CharField()
+    announces = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="For a release (FRED's): the indicators it announces.",
+    )
+
+    def to_representation(self, row: dict) -> dict:
+        return indicator_json(row, detail=True)
+
+
+class HistorySerializer(FiguresMixin):
+    """One release of an indicator, as its history lists it."""
+
+    field_order = (
+        "id", "date", "datetime", "reference_period", "status", "importance",
+        *FIGURE_NAMES, "actual_source", "surprise", "surprise_z", "outcome",
+    )  # fmt: skip
+
+    id = serializers.IntegerField(help_text="The occurrence's id (/api/events/{id}/).")
+    date = serializers.DateField(help_text="UTC date.")
+    datetime = serializers.DateTimeField(allow_null=True)
+    reference_period = serializers.CharField()
+    status = serializers.ChoiceField(choices=EventStatus.values)
+    importance = serializers.IntegerField(allow_null=True)
+    actual_source = serializers.CharField(allow_null=True)
+    surprise = serializers.FloatField(allow_null=True)
+    surprise_z = serializers.FloatField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=Outcome.values, allow_null=True)
+
+    def to_representation(self, row: dict) -> dict:
+        return {
+            name: value
+            for name, value in occurrence_json(row).items()
+            if name in HISTORY_KEYS
+        }
+
+
+HISTORY_KEYS = frozenset(HistorySerializer().fields)
 
 
 class CountrySerializer(serializers.Serializer):
@@ -170,67 +356,3 @@ class HealthSerializer(serializers.Serializer):
     scheduler = serializers.DictField(
         allow_null=True, help_text="Heartbeat of the leader."
     )
-
-
-def event_json(row: dict, tz: ZoneInfo | None) -> dict:
-    timed = row["time"] is not None
-    instant: datetime = row["scheduled_at"]
-    data = {
-        "id": row["id"],
-        "source": row["source"],
-        "external_id": row["external_id"],
-        "source_event_id": row["source_event_id"],
-        "event_name": row["event_name"],
-        "reference_period": row["reference_period"],
-        "category": row["category"],
-        "kind": row["kind"],
-        "country": row["country"],
-        "currency": row["currency"],
-        "date": row["date"].isoformat(),
-        "time": row["time"].isoformat() if timed else None,
-        "datetime": _iso(instant) if timed else None,
-        "time_precision": row["time_precision"],
-        "local": None,
-        "importance": row["importance"],
-        "status": row["status"],
-        "actual": _figure(row, "actual"),
-        "forecast": _figure(row, "forecast"),
-        "previous": _figure(row, "previous"),
-        "revised_previous": _figure(row, "revised_previous"),
-        "source_url": row["source_url"],
-        "first_seen_at": _iso(row["first_seen_at"]),
-        "updated_at": _iso(row["updated_at"]),
-    }
-    if tz is not None:
-        if timed:
-            local = instant.astimezone(tz)
-            data["local"] = {
-                "tz": tz.key,
-                "date": local.date().isoformat(),
-                "time": local.time().isoformat(),
-                "datetime": local.isoformat(),
-            }
-        else:  # all-day and date-only events stay on their calendar day everywhere
-            data["local"] = {
-                "tz": tz.key,
-                "date": data["date"],
-                "time": None,
-                "datetime": None,
-            }
-    return data
-
-
-def _figure(row: dict, name: str) -> dict | None:
-    text = row[name]
-    if not text:
-        return None
-    value: Decimal | None = row[f"{name}_value"]
-    return {
-        "text": text,
-        "value": float(value) if value is not None else None,
-        "unit": row[f"{name}_unit"],
-    }
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

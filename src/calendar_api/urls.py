@@ -9,6 +9,7 @@ from calendar_api.views import (
     EventICSViewSet,
     EventViewSet,
     HealthView,
+    IndicatorViewSet,
     RedocView,
     SchemaView,
     SourceListView,
@@ -24,6 +25,7 @@ LIST = {"get": "list"}
 
 router = SimpleRouter()
 router.register("events", EventViewSet, basename="event")
+router.register("indicators", IndicatorViewSet, basename="indicator")
 
 urlpatterns = [
     path("", APIIndexView.as_view(), name="index"),

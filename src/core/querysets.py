@@ -76,9 +76,12 @@ class IngestionRunQuerySet(models.QuerySet):
 class OccurrenceQuerySet(EventQuerySet):
     """Occurrences share the calendar vocabulary of source rows (days, countries...)."""
 
-    def for_indicator(self, slug: str) -> "OccurrenceQuerySet":
-        return self.filter(indicator_id=slug)
+    def for_indicators(self, slugs: Iterable[str]) -> "OccurrenceQuerySet":
+        return self.filter(indicator_id__in=list(slugs))
 
     def listed_by(self, sources: Iterable[str]) -> "OccurrenceQuerySet":
         """Occurrences at least one of ``sources`` lists."""
-        return self.filter(members__event__source__in=list(sources)).distinct()
+        from core.models import OccurrenceMember  # the models import this module
+
+        listed = OccurrenceMember.objects.filter(event__source__in=list(sources))
+        return self.filter(pk__in=listed.values("occurrence_id"))

@@ -1,10 +1,12 @@
-"""The public shape of an occurrence: one function, used by every output.
+"""The public shapes of the calendar: one function per shape, used by every output.
 
 ``occurrence_json(row, tz)`` turns a ``.values(*OCCURRENCE_COLUMNS)`` row into the dict
-the API serves (JSON as is; the CSV and iCalendar renderers read the same dict). It is
-a plain mapping rather than a DRF serializer because per-field serializer machinery
-cost more than the query on the list endpoint (docs/benchmarks.md); the serializers in
-``calendar_api.serializers`` document this shape for the OpenAPI schema, and a test
+the API serves (JSON as is; the CSV and iCalendar renderers read the same dict);
+``source_entry`` is one source's view inside it, which consolidation stores with the
+occurrence; ``indicator_json`` and ``revision_json`` shape the rest. They are plain
+mappings rather than DRF serializers because per-field serializer machinery cost more
+than the query on the list endpoint (docs/benchmarks.md); the serializers in
+``calendar_api.serializers`` document these shapes for the OpenAPI schema, and a test
 checks the two agree key for key.
 """
 
@@ -58,6 +60,101 @@ def occurrence_json(row: dict, tz: ZoneInfo | None = None) -> dict:
         "conflicts": row["conflicts"],
         "first_seen_at": iso(row["first_seen_at"]),
         "updated_at": iso(row["updated_at"]),
+    }
+
+
+# Columns of a source row (EconomicEvent) its entry is built from.
+SOURCE_COLUMNS = (
+    "id", "source", "external_id", "source_event_id", "event_name", "reference_period",
+    "date", "time", "time_precision", "scheduled_at", "importance", "status",
+    *(f"{name}{part}" for name in FIGURE_FIELDS for part in ("", "_value", "_unit")),
+    "source_outcome", "source_url", "first_seen_at", "updated_at",
+)  # fmt: skip
+INDICATOR_COLUMNS = (
+    "id", "country", "currency", "name", "category", "frequency", "kind", "unit",
+    "scale", "higher_is_better", "importance", "catalogued",
+)  # fmt: skip
+# Columns of an occurrence as an indicator's next or last release.
+REFERENCE_COLUMNS = (
+    "id", "date", "time", "scheduled_at", "reference_period",
+    *(f"{name}{part}" for name in FIGURE_FIELDS for part in ("", "_value", "_unit")),
+    "surprise", "outcome",
+)  # fmt: skip
+
+
+def source_entry(row: dict, *, release: bool = False) -> dict:
+    """One source's own view of an occurrence (an item of its ``sources``)."""
+    timed = row["time"] is not None
+    return {
+        "source": row["source"],
+        "event_id": row["id"],
+        "event_name": row["event_name"],
+        "reference_period": row["reference_period"],
+        "importance": row["importance"],
+        "date": row["date"].isoformat(),
+        "time": row["time"].isoformat() if timed else None,
+        "datetime": iso(row["scheduled_at"]) if timed else None,
+        "time_precision": row["time_precision"],
+        "status": row["status"],
+        **{name: figure_json(row, name) for name in FIGURE_FIELDS},
+        "outcome": row["source_outcome"] or None,
+        "url": row["source_url"],
+        "release": release,
+    }
+
+
+def source_event_json(row: dict) -> dict:
+    """A member row in full, with its change log (``row["revisions"]``)."""
+    return {
+        **source_entry(row, release=row.get("release", False)),
+        "external_id": row["external_id"],
+        "source_event_id": row["source_event_id"],
+        "first_seen_at": iso(row["first_seen_at"]),
+        "updated_at": iso(row["updated_at"]),
+        "revisions": [revision_json(revision) for revision in row["revisions"]],
+    }
+
+
+def revision_json(row: dict) -> dict:
+    """One change-log entry (``field, old_value, new_value, changed_at, run_id``)."""
+    return {
+        "field": row["field"],
+        "old_value": row["old_value"],
+        "new_value": row["new_value"],
+        "changed_at": iso(row["changed_at"]),
+        "run": row["run_id"],
+    }
+
+
+def indicator_json(row: dict, *, detail: bool = False) -> dict:
+    """An indicator (``INDICATOR_COLUMNS`` plus ``aliases``, ``next_occurrence`` and
+    ``last_release`` rows; with ``detail``, ``description`` and ``announces``)."""
+    data = {name: row[name] for name in INDICATOR_COLUMNS}
+    data["aliases"] = [
+        {"source": alias["source"], "key": alias["key"], "name": alias["name"]}
+        for alias in row["aliases"]
+    ]
+    data["next_occurrence"] = reference_json(row["next_occurrence"])
+    data["last_release"] = reference_json(row["last_release"])
+    if detail:
+        data["description"] = row["description"]
+        data["announces"] = list(row["announces"])
+    return data
+
+
+def reference_json(row: dict | None) -> dict | None:
+    """An occurrence as an indicator's next or last release (``REFERENCE_COLUMNS``)."""
+    if row is None:
+        return None
+    surprise: Decimal | None = row["surprise"]
+    return {
+        "id": row["id"],
+        "date": row["date"].isoformat(),
+        "datetime": iso(row["scheduled_at"]) if row["time"] is not None else None,
+        "reference_period": row["reference_period"],
+        **{name: figure_json(row, name) for name in FIGURE_FIELDS},
+        "surprise": float(surprise) if surprise is not None else None,
+        "outcome": row["outcome"] or None,
     }
 
 

@@ -53,7 +53,7 @@ from core.models import (
     Outcome,
     TimePrecision,
 )
-from core.representation import figure_json, iso
+from core.representation import source_entry
 from ingestion.bulk import write_rows
 from ingestion.indicators import announced_by
 from ingestion.sources import source_precedence
@@ -552,27 +552,6 @@ def _comparable(row: dict, name: str) -> object:
     if row[f"{name}_value"] is not None:
         return (row[f"{name}_value"].normalize(), row[f"{name}_unit"])
     return " ".join(row[name].lower().split())
-
-
-def source_entry(row: dict, *, release: bool = False) -> dict:
-    """One member as ``Occurrence.sources`` keeps it (the API's ``sources`` items)."""
-    timed = row["time"] is not None
-    return {
-        "source": row["source"],
-        "event_id": row["id"],
-        "event_name": row["event_name"],
-        "reference_period": row["reference_period"],
-        "importance": row["importance"],
-        "date": row["date"].isoformat(),
-        "time": row["time"].isoformat() if timed else None,
-        "datetime": iso(row["scheduled_at"]) if timed else None,
-        "time_precision": row["time_precision"],
-        "status": row["status"],
-        **{name: figure_json(row, name) for name in FIGURE_FIELDS},
-        "outcome": row["source_outcome"] or None,
-        "url": row["source_url"],
-        "release": release,
-    }
 
 
 # SURPRISE Z-SCORES

@@ -1,0 +1,163 @@
+"""What every calendar view shares: conditional requests, the response cache, JSON
+errors, and the schema's error shapes."""
+
+import hashlib
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Max
+from django.http import HttpResponse, HttpResponseBase
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from calendar_api.renderers import FastJSONRenderer
+from core.models import Occurrence
+
+ERROR_RESPONSE = OpenApiResponse(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "string"},
+            ]
+        },
+        "example": {"date_from": ["date_from is after date_to."]},
+    },
+    description="Invalid query: each key names a parameter, its value what is wrong.",
+)
+NOT_FOUND_RESPONSE = OpenApiResponse(
+    {"type": "object", "properties": {"detail": {"type": "string"}}},
+    description="Nothing with this id.",
+)
+NOT_MODIFIED_RESPONSE = OpenApiResponse(
+    description="Not modified: the If-None-Match ETag is current."
+)
+
+
+def data_version() -> datetime | None:
+    """When any occurrence last changed: every change of a consolidated field, of a
+    member's own view, or of membership bumps ``updated_at`` (a deleted occurrence's
+    rows join another, which changes), so this identifies the data any query can see.
+    One index-only lookup on (updated_at, id)."""
+    return Occurrence.objects.aggregate(version=Max("updated_at"))["version"]
+
+
+class JSONErrorsMixin:
+    """Errors are JSON whatever format the view renders: a calendar app or a
+    spreadsheet cannot show an error, the docs pages' HTML and the schema's YAML
+    would not tell a client what went wrong, and a developer's console can read it.
+    So is the OPTIONS description, which is no list of events to render as CSV."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        renderer = getattr(response, "accepted_renderer", None)
+        if (
+            isinstance(response, Response)
+            and (response.status_code >= 400 or request.method == "OPTIONS")
+            and renderer is not None
+            and renderer.media_type != FastJSONRenderer.media_type
+        ):
+            response.accepted_renderer = FastJSONRenderer()
+            response.accepted_media_type = FastJSONRenderer.media_type
+        return response
+
+
+class ConditionalMixin:
+    """ETag and Last-Modified from the data version; a matching request gets a 304
+    before the page query runs, and a rendered response is cached under its ETag.
+
+    The ETag covers the data version, the format, the scheme and host (the ``next``
+    links are absolute), the full query string and the view's ``variant`` (what the
+    query string alone does not pin down: the days "today" resolved to), so a cached
+    body can never be served for other data or another question: any change makes a
+    new version, and old entries simply expire (API_RESPONSE_CACHE_SECONDS).
+    """
+
+    variant = ""
+    # Seconds the answer stays right (until "today" ends), or None.
+    max_age: int | None = None
+
+    def data_version(self) -> datetime | None:
+        return data_version()
+
+    def not_modified(self, request: Request) -> HttpResponseBase | None:
+        version = self.data_version()
+        seed = "|".join(
+            (
+                version.isoformat() if version else "-",
+                request.accepted_renderer.format,
+                request.scheme,
+                request.get_host(),
+                request.get_full_path(),
+                self.variant,
+            )
+        )
+        self._etag = f'"{hashlib.sha1(seed.encode()).hexdigest()}"'
+        self._last_modified = version.timestamp() if version else None
+        response = get_conditional_response(
+            request._request, etag=self._etag, last_modified=self._last_modified
+        )
+        if response is None and settings.API_RESPONSE_CACHE_SECONDS:
+            cached = cache.get(self._cache_key())
+            if cached is not None:
+                body, content_type, headers = cached
+                response = HttpResponse(body, content_type=content_type)
+                for name, value in headers:
+                    response[name] = value
+        if response is not None:
+            self.add_validators(response)
+        return response
+
+    def _cache_key(self) -> str:
+        return f"api:response:{self._etag}"
+
+    def store(self, response: Response) -> None:
+        """Render ``response`` now and keep its bytes for the next identical request."""
+        if not settings.API_RESPONSE_CACHE_SECONDS or response.status_code != 200:
+            return
+        response.render()
+        headers = [
+            (name, response[name])
+            for name in ("Content-Disposition", "X-Truncated")
+            if name in response
+        ]
+        cache.set(
+            self._cache_key(),
+            (response.content, response["Content-Type"], headers),
+            settings.API_RESPONSE_CACHE_SECONDS,
+        )
+
+    def add_validators(self, response: HttpResponseBase) -> HttpResponseBase:
+        response["ETag"] = self._etag
+        if self._last_modified is not None:
+            response["Last-Modified"] = http_date(self._last_modified)
+        # Always revalidate (304s are cheap); an answer built from "today" also
+        # expires when that day ends, so no cache keeps it into the next one.
+        response["Cache-Control"] = "no-cache" + (
+            f", max-age={self.max_age}" if self.max_age is not None else ""
+        )
+        patch_vary_headers(response, ["Accept"])
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and getattr(self, "_etag", None):
+            self.store(response)
+        return response
+
+
+class SingleFormat(BaseContentNegotiation):
+    """The view's one renderer, whatever the Accept header or ``format`` says: the
+    path (/api/events.csv) already chose the format."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
