@@ -412,7 +412,7 @@ class OccurrenceFilterSet(DaysFilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(event_name__icontains=value) | Q(indicator_id__icontains=value)
+            Q(event_name__icontains=value) | Q(indicator__id__icontains=value)
         )
 
 

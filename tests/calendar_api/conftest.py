@@ -2,7 +2,11 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from tests.factories import EconomicEventFactory
+from core.models import Occurrence
+from ingestion.consolidation import consolidate
+from ingestion.indicators import RowKey
+from ingestion.services import prepare_indicators
+from tests.factories import NOW, EconomicEventFactory
 
 
 @pytest.fixture(autouse=True)
@@ -12,7 +16,9 @@ def _api_settings(settings):
 
 @pytest.fixture
 def make_event():
-    """An event at a UTC instant (or an all-day one when ``at`` is a date)."""
+    """A release at a UTC instant (or an all-day one when ``at`` is a date): a source
+    row, matched to its indicator and consolidated as ingestion does; returns its
+    occurrence. Each call is its own release (a new indicator per event name)."""
 
     def make(at: datetime | date, **fields):
         if isinstance(at, datetime):
@@ -30,7 +36,15 @@ def make_event():
                 "time": None,
                 "scheduled_at": datetime.combine(at, time.min, tzinfo=UTC),
             }
-        return EconomicEventFactory(**values, **fields)
+        row = EconomicEventFactory(**values, **fields)
+        resolver = prepare_indicators(None, NOW)  # the catalogue, as ingestion syncs it
+        row.indicator_id = resolver.resolve(
+            RowKey(row.source, row.country, row.event_name, row.source_event_id, row.kind, row.currency)
+        )
+        resolver.save_new()
+        row.save(update_fields=["indicator"])
+        consolidate([(row.indicator_id, row.date)], now=row.updated_at or NOW)
+        return Occurrence.objects.get(members__event=row)
 
     return make
 

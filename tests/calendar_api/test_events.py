@@ -1,4 +1,8 @@
-"""GET /api/events/ and /api/events/{id}/: filters, time zones, formats, paging, caching."""
+"""GET /api/events/ and /api/events/{id}/: filters, time zones, formats, paging, caching.
+
+The rows are occurrences (one per release across sources); ``make_event`` stores a
+source row and consolidates it as ingestion does, so names are the indicators' own
+("Initial Jobless Claims" at a US source is Initial Jobless Claims)."""
 
 import csv
 import io
@@ -9,7 +13,8 @@ import pytest
 import time_machine
 from icalendar import Calendar
 
-from calendar_api.serializers import EventDetailSerializer, EventSerializer
+from calendar_api.serializers import OccurrenceDetailSerializer, OccurrenceSerializer
+from core.models import EconomicEvent
 from tests.factories import EventRevisionFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +48,7 @@ def week(make_event):
             country="CA", currency="CAD", importance=2, status="released", actual="7.0%",
         ),
         "claims": make_event(
-            datetime(2026, 6, 4, 12, 30, tzinfo=UTC), event_name="Unemployment Claims",
+            datetime(2026, 6, 4, 12, 30, tzinfo=UTC), event_name="Initial Jobless Claims",
             importance=2, source="investing", forecast="214K",
         ),
         "cpi": make_event(
@@ -63,7 +68,7 @@ def week(make_event):
 
 def test_unfiltered_list_is_in_time_order(api_client, week):
     assert names(get(api_client)) == [
-        "CPI y/y", "Bank Holiday", "ECB Speech", "Unemployment Claims",
+        "CPI y/y", "Bank Holiday", "ECB Speech", "Initial Jobless Claims",
         "Nonfarm Payrolls", "Unemployment Rate",
     ]  # fmt: skip
 
@@ -71,27 +76,32 @@ def test_unfiltered_list_is_in_time_order(api_client, week):
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"country": "us"}, ["Unemployment Claims", "Nonfarm Payrolls"]),
-        ({"country": "US,ca"}, ["Unemployment Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"country": "us"}, ["Initial Jobless Claims", "Nonfarm Payrolls"]),
+        ({"country": "US,ca"}, ["Initial Jobless Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
         ({"currency": "cad"}, ["Unemployment Rate"]),
-        ({"date": "2026-06-04"}, ["Bank Holiday", "ECB Speech", "Unemployment Claims"]),
+        ({"date": "2026-06-04"}, ["Bank Holiday", "ECB Speech", "Initial Jobless Claims"]),
         ({"date_from": "2026-06-04", "date_to": "2026-06-05"},
-         ["Bank Holiday", "ECB Speech", "Unemployment Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
+         ["Bank Holiday", "ECB Speech", "Initial Jobless Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
         ({"date_from": "2026-06-05"}, ["Nonfarm Payrolls", "Unemployment Rate"]),
         ({"date_to": "2026-06-03"}, ["CPI y/y"]),
         ({"importance": "3,1"}, ["CPI y/y", "ECB Speech", "Nonfarm Payrolls"]),
-        ({"min_importance": "2"}, ["Unemployment Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
-        ({"category": "employment"}, ["Nonfarm Payrolls"]),
-        ({"source": "investing"}, ["Unemployment Claims"]),
+        ({"min_importance": "2"}, ["Initial Jobless Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"category": "employment"}, ["Initial Jobless Claims", "Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"category": "inflation,Employment", "country": "CN,CA"}, ["CPI y/y", "Unemployment Rate"]),
+        ({"indicator": "us-nonfarm-payrolls,ca-unemployment-rate"}, ["Nonfarm Payrolls", "Unemployment Rate"]),
+        ({"source": "investing"}, ["Initial Jobless Claims"]),
         ({"status": "cancelled"}, ["ECB Speech"]),
-        ({"status": "released,cancelled"}, ["ECB Speech", "Unemployment Rate"]),
+        # An occurrence with an actual is released, whatever a source's row says.
+        ({"status": "released,cancelled"}, ["ECB Speech", "Nonfarm Payrolls", "Unemployment Rate"]),
         ({"has_actual": "true"}, ["Nonfarm Payrolls", "Unemployment Rate"]),
-        ({"has_actual": "false", "country": "US"}, ["Unemployment Claims"]),
-        ({"q": "unemployment"}, ["Unemployment Claims", "Unemployment Rate"]),
+        ({"has_actual": "false", "country": "US"}, ["Initial Jobless Claims"]),
+        ({"q": "unemployment"}, ["Unemployment Rate"]),
+        ({"q": "jobless"}, ["Initial Jobless Claims"]),
+        ({"q": "us-nonfarm"}, ["Nonfarm Payrolls"]),
         ({"ordering": "-importance"},
-         ["Nonfarm Payrolls", "Unemployment Claims", "Unemployment Rate", "CPI y/y", "ECB Speech", "Bank Holiday"]),
+         ["Nonfarm Payrolls", "Initial Jobless Claims", "Unemployment Rate", "CPI y/y", "ECB Speech", "Bank Holiday"]),
         ({"ordering": "country", "date": "2026-06-05"}, ["Unemployment Rate", "Nonfarm Payrolls"]),
-        ({"ordering": "-date", "country": "US"}, ["Nonfarm Payrolls", "Unemployment Claims"]),
+        ({"ordering": "-date", "country": "US"}, ["Nonfarm Payrolls", "Initial Jobless Claims"]),
     ],
 )  # fmt: skip
 def test_filters(api_client, week, params, expected):
@@ -119,7 +129,7 @@ def test_tz_moves_timed_events_to_their_local_day_and_keeps_all_day_ones(
     # Seoul is UTC+9: CPI at 2026-06-03 01:30Z is 10:30 on 3 June there; the 12:30Z
     # releases of 4 and 5 June are 21:30 the same day; the all-day holiday stays put.
     response = get(api_client, date="2026-06-04", tz="Asia/Seoul")
-    assert names(response) == ["Bank Holiday", "ECB Speech", "Unemployment Claims"]
+    assert names(response) == ["Bank Holiday", "ECB Speech", "Initial Jobless Claims"]
     claims = response.json()["results"][2]
     assert claims["local"] == {
         "tz": "Asia/Seoul", "date": "2026-06-04", "time": "21:30:00",
@@ -275,19 +285,23 @@ def test_the_api_is_read_only(api_client, week, method):
 # ------------------------------------------------------------------------------
 
 
-def test_detail_has_the_revision_history_oldest_first(api_client, week):
-    event = week["nfp"]
-    EventRevisionFactory(event=event, field="actual", old_value="", new_value="139K",
+def test_detail_has_each_source_row_with_its_revisions_oldest_first(api_client, week):
+    occurrence = week["nfp"]
+    row = EconomicEvent.objects.get(memberships__occurrence=occurrence)
+    EventRevisionFactory(event=row, field="actual", old_value="", new_value="139K",
                          changed_at=datetime(2026, 6, 5, 12, 31, tzinfo=UTC))  # fmt: skip
-    EventRevisionFactory(event=event, field="forecast", old_value="130K", new_value="126K",
+    EventRevisionFactory(event=row, field="forecast", old_value="130K", new_value="126K",
                          changed_at=datetime(2026, 6, 2, 8, 0, tzinfo=UTC))  # fmt: skip
-    response = api_client.get(f"{URL}{event.pk}/", {"tz": "America/New_York"})
+    response = api_client.get(f"{URL}{occurrence.pk}/", {"tz": "America/New_York"})
     body = response.json()
-    assert [r["field"] for r in body["revisions"]] == ["forecast", "actual"]
-    assert body["revisions"][0] == {
+    (source,) = body["sources"]
+    assert (source["source"], source["event_id"]) == ("forexfactory", row.pk)
+    assert [r["field"] for r in source["revisions"]] == ["forecast", "actual"]
+    assert source["revisions"][0] == {
         "field": "forecast", "old_value": "130K", "new_value": "126K",
-        "changed_at": "2026-06-02T08:00:00Z", "run": body["revisions"][0]["run"],
+        "changed_at": "2026-06-02T08:00:00Z", "run": source["revisions"][0]["run"],
     }  # fmt: skip
+    assert body["revisions"] == []  # the occurrence's own log: nothing changed yet
     assert body["local"]["datetime"] == "2026-06-05T08:30:00-04:00"
     assert body["actual"] == {
         "text": "139K",
@@ -299,9 +313,13 @@ def test_detail_has_the_revision_history_oldest_first(api_client, week):
 def test_serializer_fields_match_the_output(api_client, week):
     """The declared fields (the OpenAPI schema) and the fast path agree key for key."""
     item = get(api_client).json()["results"][0]
-    assert list(item) == list(EventSerializer().fields)
+    assert list(item) == list(OccurrenceSerializer().fields)
     detail = api_client.get(f"{URL}{item['id']}/").json()
-    assert list(detail) == list(EventDetailSerializer().fields)
+    assert list(detail) == list(OccurrenceDetailSerializer().fields)
+    serializer = OccurrenceDetailSerializer()
+    entry_fields = serializer.fields["sources"].child.fields
+    assert list(detail["sources"][0]) == list(entry_fields)
+    assert list(item["sources"][0]) == list(OccurrenceSerializer().fields["sources"].child.fields)
 
 
 # FORMATS
@@ -313,7 +331,7 @@ def test_csv_export(api_client, week):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [row["event_name"] for row in rows] == [
-        "Unemployment Claims",
+        "Initial Jobless Claims",
         "Nonfarm Payrolls",
         "Unemployment Rate",
     ]
@@ -337,7 +355,7 @@ def test_ics_feed_is_valid_rfc5545_with_stable_uids(api_client, week):
     calendar = Calendar.from_ical(raw)
     events = calendar.walk("VEVENT")
     assert [str(e["SUMMARY"]) for e in events] == [
-        "[US !!] Unemployment Claims", "[US !!!] Nonfarm Payrolls", "[CA !!] Unemployment Rate",
+        "[US !!] Initial Jobless Claims", "[US !!!] Nonfarm Payrolls", "[CA !!] Unemployment Rate",
     ]  # fmt: skip
     nfp = events[1]
     assert nfp.decoded("DTSTART") == datetime(2026, 6, 5, 12, 30, tzinfo=UTC)
@@ -378,7 +396,7 @@ def test_one_event_exports_as_csv_and_ics(api_client, week):
     (event,) = Calendar.from_ical(get(api_client, url, format="ics").content).walk(
         "VEVENT"
     )
-    assert str(event["UID"]).startswith("forexfactory-")
+    assert str(event["UID"]) == f"occurrence-{week['nfp'].pk}@dipping-calendar"
 
 
 def test_updated_since_takes_any_iso_offset(api_client, week):
@@ -485,7 +503,8 @@ def test_query_count_does_not_grow_with_page_size(
                 == size
             )
     event = make_event(datetime(2026, 6, 2, tzinfo=UTC))
-    with django_assert_max_num_queries(3):  # data version + event + revisions
+    # data version, the occurrence, its source rows, their revisions, its own
+    with django_assert_max_num_queries(5):
         assert api_client.get(f"{URL}{event.pk}/").status_code == 200
 
 
