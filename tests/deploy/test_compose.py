@@ -618,3 +618,47 @@ def test_scheduler_starts_leads_and_exits_zero_on_sigterm(
         proc.process.terminate()  # docker stop
         grace = parse_duration(compose["services"]["scheduler"]["stop_grace_period"])
         assert proc.process.wait(timeout=min(grace, 60)) == 0, proc.output()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_web_serves_every_endpoint_while_redis_is_down(
+    compose, runtime, stack, migrated, tmp_path
+):
+    """CACHE_URL set, nothing listening: gunicorn answers uncached, health says so."""
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    port = free_port()
+    env = stack["env"](
+        "web",
+        CACHE_URL=f"redis://127.0.0.1:{free_port()}/0",
+        API_THROTTLE_ANON="1/minute",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        PORT=str(port),
+        GUNICORN_WORKERS="1",
+    )
+    base = f"http://127.0.0.1:{port}"
+    argv = container_argv(compose["services"]["web"], runtime)
+    with running(argv, env, tmp_path / "gunicorn.log") as proc:
+        wait_until(
+            lambda: http_get(base + "/api/health/", timeout=10) is not None,
+            timeout=60,
+            what="gunicorn answering",
+            proc=proc,
+        )
+        urls = ["/api/events/?country=US", "/api/countries/", "/api/sources/"]
+        # Three rounds at a 1/minute limit: throttling fails open while Redis is down.
+        statuses = {
+            url: [http_get(base + url).status for _ in range(3)] for url in urls
+        }
+        assert statuses == {url: [200, 200, 200] for url in urls}
+        health = http_get(base + "/api/health/")
+        assert health.status == 200
+        assert (health.json()["status"], health.json()["cache"]) == ("ok", "degraded")
+        probe = runtime.last("HEALTHCHECK").exec_form()
+        assert subprocess.run(probe, env=env, timeout=15).returncode == 0
+    log = proc.output()
+    assert "status=500" not in log
+    warnings = [ln for ln in log.splitlines() if "cache unreachable" in ln]
+    # One worker, one outage: warned once (the next only after 60 s of it).
+    assert len(warnings) == 1, log
+    assert "level=WARNING logger=core.cache" in warnings[0]
