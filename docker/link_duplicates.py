@@ -41,6 +41,6 @@ def link_duplicates(root: Path) -> tuple[int, int]:
 if __name__ == "__main__":
     directory = Path(sys.argv[1])
     files, size = link_duplicates(directory)
-    print(
-        f"{directory}: {files} duplicate files hard-linked, {size / 1e6:.1f} MB stored once"
+    sys.stdout.write(
+        f"{directory}: {files} duplicate files hard-linked, {size / 1e6:.1f} MB stored once\n"
     )
