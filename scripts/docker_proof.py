@@ -7,7 +7,8 @@ docs/deployment.md "Upgrading" (to a release whose migration fails, then to one 
 migration works) and "The shared cache (Redis)". Around them it checks what those
 documents promise. Prints PASS/FAIL/TIME/NOTE lines, each check with its duration,
 and `failures: N` last; exits 1 on any FAIL, 2 when no engine answers. The stack is
-always taken down (`docker compose down -v`) and the scratch directory removed.
+always taken down (`docker compose down -v`); the scratch directory, with every
+command and its output in commands.log, is removed unless something failed.
 
     python3 scripts/docker_proof.py          # needs docker and docker compose v2.24+
 
@@ -341,7 +342,8 @@ class Proof:
             raise Failed(f"README '{README_SECTION}' has no `docker compose up` line")
         for line in block[:up]:
             self.checks(
-                f"README: {line[:70]}", lambda line=line: self.run_ok(line, timeout=60)
+                f"README: {shown(line)[:70]}",
+                lambda line=line: self.run_ok(line, timeout=60),
             )
         self.checks(".env has both secrets", self.secrets_filled)
         self.checks(
@@ -355,16 +357,19 @@ class Proof:
                     "docker compose exec ", "docker compose exec -T ", 1
                 )
                 self.checks(
-                    f"README: {literal}", lambda literal=literal: self.run_ok(literal)
+                    f"README: {shown(literal)}",
+                    lambda literal=literal: self.run_ok(literal),
                 )
             elif line.startswith("curl "):
                 pointed = line.replace("127.0.0.1:8000", f"127.0.0.1:{self.stack.port}")
                 self.checks(
-                    f"README: {pointed.split('#')[0].strip()}",
+                    f"README: {shown(pointed)}",
                     lambda p=pointed: self.curl_ok(p),
                 )
             else:
-                self.checks(f"README: {line}", lambda line=line: self.run_ok(line))
+                self.checks(
+                    f"README: {shown(line)}", lambda line=line: self.run_ok(line)
+                )
 
     def run_ok(self, line: str, timeout: float = 900) -> str:
         result = self.stack.sh(line, timeout)
@@ -398,9 +403,9 @@ class Proof:
     def up(self, line: str) -> None:
         started = time.monotonic()
         result = self.stack.sh(line, timeout=2400)
-        self.report.time(f"{line} (build and start)", time.monotonic() - started)
+        self.report.time(f"{shown(line)} (build and start)", time.monotonic() - started)
         output = result.stdout + result.stderr
-        if not self.checks(line, lambda: self.status(result)):
+        if not self.checks(shown(line), lambda: self.status(result)):
             print(output[-3000:], flush=True)
             raise Failed("the stack did not come up")
         self.checks(
@@ -518,46 +523,39 @@ class Proof:
             raise Failed(f"HTTP {response.status}, {len(results)} results")
         return f"{len(results)} US events on the first page"
 
+    def hashed_link(self, page: str, name: str, extension: str) -> str:
+        """The content-hashed /static/ URL of ``name`` that ``page`` links to."""
+        html = self.stack.get(page)
+        match = re.search(
+            rf'/static/[^"\']*{re.escape(name)}\.[0-9a-f]{{12}}\.{extension}',
+            html.body.decode(errors="replace"),
+        )
+        if html.status != 200 or not match:
+            found = "found" if match else "missing"
+            raise Failed(f"{page}: HTTP {html.status}, hashed {name} link {found}")
+        return match[0]
+
     def docs_pages(self) -> str:
         found = []
         for page, asset in (
             ("/api/docs/", "swagger-ui-bundle"),
             ("/api/redoc/", "redoc.standalone"),
         ):
-            html = self.stack.get(page)
-            match = re.search(
-                rf'/static/[^"\']*{re.escape(asset)}\.[0-9a-f]{{12}}\.js',
-                html.body.decode(errors="replace"),
-            )
-            if html.status != 200 or not match:
-                raise Failed(
-                    f"{page}: HTTP {html.status}, hashed {asset} link {'found' if match else 'missing'}"
-                )
-            served = self.stack.get(match[0], **{"Accept-Encoding": "gzip"})
+            link = self.hashed_link(page, asset, "js")
+            served = self.stack.get(link, **{"Accept-Encoding": "gzip"})
             if served.status != 200 or served.headers.get("Content-Encoding") != "gzip":
                 raise Failed(
-                    f"{match[0]}: HTTP {served.status}, {served.headers.get('Content-Encoding')}"
+                    f"{link}: HTTP {served.status}, {served.headers.get('Content-Encoding')}"
                 )
-            found.append(match[0].rsplit("/", 1)[1])
+            found.append(link.rsplit("/", 1)[1])
         if self.stack.get("/api/schema/").status != 200:
             raise Failed("/api/schema/ not 200")
         return ", ".join(found) + " served gzipped; /api/schema/ 200"
 
     def admin_static(self) -> str:
-        login = self.stack.get("/admin/login/")
-        css = re.search(
-            r"/static/admin/css/base\.[0-9a-f]{12}\.css",
-            login.body.decode(errors="replace"),
-        )
-        if login.status != 200 or not css:
-            raise Failed(
-                f"/admin/login/: HTTP {login.status}, hashed base.css {'found' if css else 'missing'}"
-            )
+        css = self.hashed_link("/admin/login/", "admin/css/base", "css")
         icon = "/static/admin/img/icon-calendar.svg"  # DateTimeShortcuts.js builds this URL
-        statuses = {
-            css[0]: self.stack.get(css[0]).status,
-            icon: self.stack.get(icon).status,
-        }
+        statuses = {css: self.stack.get(css).status, icon: self.stack.get(icon).status}
         if set(statuses.values()) != {200}:
             raise Failed(str(statuses))
         return ", ".join(f"{path} 200" for path in statuses)
@@ -654,7 +652,9 @@ class Proof:
     def upgrades(self) -> None:
         step(f'3. Upgrades: docs/deployment.md "{UPGRADE_SECTION}", run literally')
         block = doc_block(self.project / "docs" / "deployment.md", UPGRADE_SECTION)
-        self.report.note(f"the documented upgrade: {' && '.join(block)}")
+        self.report.note(
+            f"the documented upgrade: {' && '.join(shown(line) for line in block)}"
+        )
         self.make_upstream()
         migration = self.commit_migration(
             'raise RuntimeError("this migration fails on purpose (upgrade check)")',
@@ -724,9 +724,7 @@ class Proof:
         for line in block:
             started = time.monotonic()
             rc, output = run_streamed(self.stack, line, timeout=2400)
-            self.report.time(
-                f"{line.split('#')[0].strip()} (exit {rc})", time.monotonic() - started
-            )
+            self.report.time(f"{shown(line)} (exit {rc})", time.monotonic() - started)
             ran.append((line, rc, output))
             if rc != 0:
                 break
@@ -739,11 +737,11 @@ class Proof:
         ran, prober = self.run_block(block)
         line, rc, output = ran[-1]
         if rc == 0:
-            raise Failed(f"'{line}' succeeded although the migration fails")
+            raise Failed(f"'{shown(line)}' succeeded although the migration fails")
         logs = self.stack.compose("logs", "--no-color", "migrate").stdout
         if "fails on purpose" not in logs:
             raise Failed(
-                f"'{line}' failed before the migration ran: {last_line(text_of(output))}"
+                f"'{shown(line)}' failed before the migration ran: {last_line(text_of(output))}"
             )
         after = {s: self.stack.container(s) for s in ("web", "scheduler")}
         states = {s: self.stack.state(s) for s in ("web", "scheduler")}
@@ -755,7 +753,7 @@ class Proof:
                 f"/api/health/ not 200 in {len(bad)} of {len(prober.samples)} probes"
             )
         return (
-            f"'{line}' exit {rc}, migrate's log holds the error; /api/health/ 200 in all "
+            f"'{shown(line)}' exit {rc}, migrate's log holds the error; /api/health/ 200 in all "
             f"{len(prober.samples)} probes; the same web and scheduler containers, {states['web']} and {states['scheduler']}"
         )
 
@@ -764,10 +762,10 @@ class Proof:
         ran, prober = self.run_block(block)
         line, rc, output = ran[-1]
         if rc != 0:
-            raise Failed(f"'{line}' exit {rc}: {last_line(text_of(output))}")
+            raise Failed(f"'{shown(line)}' exit {rc}: {last_line(text_of(output))}")
         swap = next((t for t, text in output if "4/4" in text), None)
         if swap is None:
-            raise Failed(f"'{line}' never reached the replace step")
+            raise Failed(f"'{shown(line)}' never reached the replace step")
         early = [status for t, status in prober.samples if t < swap and status != 200]
         if early:
             raise Failed(
@@ -816,7 +814,7 @@ class Proof:
         )
         for line in block:
             self.checks(
-                f"docs: {line.split('#')[0].strip()}",
+                f"docs: {shown(line)}",
                 lambda line=line: self.run_ok(line, timeout=1200),
             )
         self.checks(
@@ -953,6 +951,8 @@ class Proof:
         )
 
     def teardown(self) -> None:
+        if not (self.project / "docker-compose.yml").exists():
+            return  # the clone never happened: nothing was started
         step("docker compose down -v")
         profiles = self.stack.compose("config", "--profiles").stdout.split()
         flags = " ".join(f"--profile {p}" for p in profiles)
@@ -1003,6 +1003,11 @@ def swap_gap(samples: list[tuple[float, int]], since: float) -> float | None:
     return back - failed
 
 
+def shown(line: str) -> str:
+    """A documented command line without its trailing comment, for PASS/FAIL lines."""
+    return line.split(" #")[0].strip()
+
+
 def text_of(output: list[tuple[float, str]]) -> str:
     return "\n".join(text for _, text in output)
 
@@ -1034,7 +1039,9 @@ def engine_answers() -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--keep", action="store_true", help="leave the scratch directory (logs) behind"
+        "--keep",
+        action="store_true",
+        help="keep the scratch directory (clones, commands.log) even when all passed",
     )
     options = parser.parse_args()
     missing = engine_answers()
@@ -1053,13 +1060,16 @@ def main() -> int:
     except Failed as failure:
         report.line("FAIL", f"stopped: {failure}")
         report.failures += 1
+    except Exception as error:  # a crash of the proof is a failure, never a pass
+        report.line("FAIL", f"stopped: {error.__class__.__name__}: {error}")
+        report.failures += 1
     except KeyboardInterrupt:
         report.line("FAIL", "interrupted")
         report.failures += 1
     finally:
         proof.teardown()
-        if options.keep:
-            report.note(f"logs and clones kept in {work}")
+        if options.keep or report.failures:
+            report.note(f"every command and its output: {work / 'commands.log'}")
         else:
             shutil.rmtree(work, ignore_errors=True)
         report.summary()

@@ -22,7 +22,7 @@ Failed = PROOF["Failed"]
 
 def commands(block: list[str]) -> list[str]:
     """The lines as bash runs them: trailing comments dropped."""
-    return [line.split(" #")[0].strip() for line in block]
+    return [PROOF["shown"](line) for line in block]
 
 
 def test_doc_block_reads_the_first_shell_block_of_a_section(tmp_path):
