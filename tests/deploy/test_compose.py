@@ -1,4 +1,4 @@
-"""The deployment, proven without Docker.
+"""The deployment, proven without Docker (scripts/docker_proof.py proves it on an engine).
 
 Plain tests check the files' structure (what Docker would do with them) and the
 production settings. The process-level tests, marked postgres + slow, run each
