@@ -613,7 +613,8 @@ class Proof:
                 for size, _, created in (r.partition("\t") for r in rows.splitlines())
             ]
 
-        ours = history(image)[: len(history(image)) - len(history(base))]
+        layers_all = history(image)
+        ours = layers_all[: len(layers_all) - len(history(base))]  # above the base
         size = int(
             self.stack.sh(
                 f"docker image inspect -f '{{{{.Size}}}}' {image}"
