@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve migrate sample test test-postgres lint format check clean lock
+.PHONY: install run serve migrate sample test test-postgres lint format check clean lock docker-proof
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ format: install
 # Re-pin the Docker image's runtime set (requirements.lock) after a dependency change.
 lock: install
 	$(BIN)/python scripts/lock.py
+
+# The README's Docker steps, docs/deployment.md's upgrade and Redis outage, on the real
+# engine that `docker` reaches (needs Docker Compose v2.24+; .ci/run prepares one).
+docker-proof:
+	$(PYTHON) scripts/docker_proof.py
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -37,6 +37,12 @@ pythonpath = str(SRC)
 
 bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"]
 workers = _int("GUNICORN_WORKERS", _default_workers())
+# The app is loaded once, in the master, and the workers are forked from it: a new
+# container serves after one Django start-up instead of one per worker, all competing
+# for the CPU (that start-up is how long an upgrade leaves web unavailable), and the
+# workers share the loaded code's memory. Nothing connects to the database or
+# starts a thread at import, so nothing is shared across the fork that must not be.
+preload_app = True
 # Threads let a worker overlap requests that wait on PostgreSQL; each thread holds
 # its own connection (DATABASE_CONN_MAX_AGE), so workers x threads x replicas must
 # stay below PostgreSQL's max_connections.

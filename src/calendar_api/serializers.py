@@ -349,6 +349,10 @@ class SourceSerializer(serializers.Serializer):
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "error"])
     database = serializers.CharField()
+    cache = serializers.ChoiceField(
+        choices=["ok", "degraded"],
+        help_text="degraded: the shared cache (Redis) is unreachable; the API answers uncached.",
+    )
     host = serializers.CharField(required=False, help_text="Which replica answered.")
     sources = serializers.DictField(
         help_text="Per enabled source: age of its last success."

@@ -141,6 +141,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # ------------------------------------------------------------------------------
 # CACHE_URL=redis://127.0.0.1:6379/0 shares throttle counters and cached responses
 # between gunicorn workers; without it each process has its own local-memory cache.
+# Redis is an accelerator, not a dependency: while it is unreachable the API answers
+# uncached, throttling lets requests through, and /api/health/ says "degraded"
+# (core.cache).
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL:
     if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -149,10 +152,20 @@ if CACHE_URL:
         )
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.FaultTolerantRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "dipcal",
             "TIMEOUT": 300,
+            "OPTIONS": {
+                # A healthy Redis answers in well under a millisecond: past a second
+                # it counts as down (redis-py would otherwise wait 5 s per call).
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                # While down, calls skip Redis and retry it this often; the warning
+                # is logged at most this often per process.
+                "down_retry_seconds": 5,
+                "down_warning_seconds": 60,
+            },
         }
     }
 else:

@@ -1,7 +1,8 @@
 """Read the deployment files the way Docker does, and run their commands without it.
 
-There is no Docker engine in CI, so the proof parses docker-compose.yml, the
-Dockerfile and .env.example, then runs each service's command exactly as written
+The engine-free half of the deployment proof (scripts/docker_proof.py is the other,
+on a real engine): it parses docker-compose.yml, the Dockerfile and .env.example,
+then runs each service's command exactly as written
 (entrypoint + command, the compose environment, the image's ENV) against the local
 PostgreSQL. The mapping from container to checkout is the only translation: the
 image's WORKDIR (/app) is the repository root and `python`/`gunicorn` are the
