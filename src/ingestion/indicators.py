@@ -40,6 +40,18 @@ _CATEGORY_BY_KIND = {
     EventKind.SPEECH: IndicatorCategory.SPEECHES,
     EventKind.HOLIDAY: IndicatorCategory.HOLIDAYS,
 }
+# A row's own category (Investing's vocabulary, which normalise.infer_category also
+# uses) -> the indicator categories, for indicators the catalogue does not know.
+_CATEGORY_BY_SOURCE_CATEGORY = {
+    "central banks": IndicatorCategory.RATES,
+    "bonds": IndicatorCategory.AUCTIONS,
+    "employment": IndicatorCategory.EMPLOYMENT,
+    "inflation": IndicatorCategory.INFLATION,
+    "confidence index": IndicatorCategory.SENTIMENT,
+    "balance": IndicatorCategory.TRADE,
+    "economic activity": IndicatorCategory.GROWTH,
+    "credit": IndicatorCategory.OTHER,
+}
 # Indicator columns the catalogue owns (kept in step with the data files).
 _CATALOGUE_FIELDS = (
     "country", "currency", "name", "category", "frequency", "kind", "unit", "scale",
@@ -65,6 +77,19 @@ class RowKey:
     source_event_id: str = ""
     kind: str = EventKind.RELEASE
     currency: str = ""
+    category: str = ""
+
+    @classmethod
+    def of(cls, source: str, row: object) -> "RowKey":
+        """The key of ``row``: a stored row's ``.values()`` dict, or a record."""
+        get = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
+        return cls(source, *(get(name) for name in ROW_KEY_FIELDS))
+
+
+# What the resolver reads of a row, after the source.
+ROW_KEY_FIELDS = (
+    "country", "event_name", "source_event_id", "kind", "currency", "category",
+)  # fmt: skip
 
 
 # SYNC
@@ -266,7 +291,9 @@ class IndicatorResolver:
                 country=row.country,
                 currency=row.currency,
                 name=row.event_name,
-                category=_CATEGORY_BY_KIND.get(row.kind, IndicatorCategory.OTHER),
+                category=_CATEGORY_BY_KIND.get(row.kind)
+                or _CATEGORY_BY_SOURCE_CATEGORY.get(row.category.lower())
+                or IndicatorCategory.OTHER,
                 kind=row.kind,
                 catalogued=False,
             )

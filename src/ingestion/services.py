@@ -43,7 +43,12 @@ from ingestion.bulk import write_rows
 from ingestion.consolidation import Group, consolidate
 from ingestion.errors import IngestionError
 from ingestion.http import build_session
-from ingestion.indicators import IndicatorResolver, RowKey, sync_catalogue
+from ingestion.indicators import (
+    ROW_KEY_FIELDS,
+    IndicatorResolver,
+    RowKey,
+    sync_catalogue,
+)
 from ingestion.normalise import parse_figure
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources import Source, get_source
@@ -288,7 +293,7 @@ def upsert_records(
             row = existing.get(key)
             new_values = _record_values(record)
             status = _status_for(record)
-            indicator = resolver.resolve(_row_key(source, record))
+            indicator = resolver.resolve(RowKey.of(source, record))
             if row is None:
                 to_create.append(_row_values(source, record, status, indicator, now))
                 result.groups.add((indicator, record.date))
@@ -359,27 +364,10 @@ def prepare_indicators(run: IngestionRun | None, now: datetime) -> IndicatorReso
 def rematch(rows, resolver: IndicatorResolver) -> set[Group]:
     """Resolve ``rows`` again; returns the (indicator, date) groups that changed."""
     groups: set[Group] = set()
-    columns = (
-        "id",
-        "source",
-        "country",
-        "currency",
-        "event_name",
-        "source_event_id",
-        "kind",
-        "indicator_id",
-        "date",
-    )
+    columns = ("id", "source", "indicator_id", "date", *ROW_KEY_FIELDS)
     changes: dict[str, list[int]] = defaultdict(list)
     for row in rows.values(*columns).iterator(chunk_size=BATCH_SIZE):
-        key = RowKey(
-            row["source"],
-            row["country"],
-            row["event_name"],
-            row["source_event_id"],
-            row["kind"],
-            row["currency"],
-        )
+        key = RowKey.of(row["source"], row)
         indicator = resolver.resolve(key)
         if indicator != row["indicator_id"]:
             changes[indicator].append(row["id"])
@@ -393,17 +381,6 @@ def rematch(rows, resolver: IndicatorResolver) -> set[Group]:
                 indicator_id=indicator
             )
     return groups
-
-
-def _row_key(source: str, record: EventRecord) -> RowKey:
-    return RowKey(
-        source,
-        record.country,
-        record.event_name,
-        record.source_event_id,
-        record.kind,
-        record.currency,
-    )
 
 
 def _existing_rows(

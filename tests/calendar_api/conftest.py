@@ -3,10 +3,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from core.models import Occurrence
-from ingestion.consolidation import consolidate
-from ingestion.indicators import RowKey
 from ingestion.services import prepare_indicators
-from tests.factories import NOW, EconomicEventFactory
+from tests.factories import EconomicEventFactory
 
 
 @pytest.fixture(autouse=True)
@@ -37,13 +35,9 @@ def make_event():
                 "scheduled_at": datetime.combine(at, time.min, tzinfo=UTC),
             }
         row = EconomicEventFactory(**values, **fields)
-        resolver = prepare_indicators(None, NOW)  # the catalogue, as ingestion syncs it
-        row.indicator_id = resolver.resolve(
-            RowKey(row.source, row.country, row.event_name, row.source_event_id, row.kind, row.currency)
-        )
-        resolver.save_new()
-        row.save(update_fields=["indicator"])
-        consolidate([(row.indicator_id, row.date)], now=row.updated_at or NOW)
+        # Matched to its indicator and consolidated as ingestion does with a row it
+        # has not matched yet (ingestion.services.prepare_indicators).
+        prepare_indicators(None, row.updated_at)
         return Occurrence.objects.get(members__event=row)
 
     return make
@@ -60,5 +54,6 @@ def registered_sources(source_registry):
             "description": "",
             "supports_range": True,
             "schedule": "0 6 * * *",
+            "precedence": 50,
         }
         source_registry.register_source(type(title, (), attributes))

@@ -319,7 +319,9 @@ def test_serializer_fields_match_the_output(api_client, week):
     serializer = OccurrenceDetailSerializer()
     entry_fields = serializer.fields["sources"].child.fields
     assert list(detail["sources"][0]) == list(entry_fields)
-    assert list(item["sources"][0]) == list(OccurrenceSerializer().fields["sources"].child.fields)
+    assert list(item["sources"][0]) == list(
+        OccurrenceSerializer().fields["sources"].child.fields
+    )
 
 
 # FORMATS

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from icalendar import Calendar
 
-from core.models import EconomicEvent
+from core.models import Occurrence
 from ingestion.services import ingest_source
 from tests.conftest import fixture_path
 
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 TODAY = datetime(2026, 6, 4, 15, 0, tzinfo=UTC)
 FF_WEEK = "forexfactory_feed/ff_thisweek_2026-08-16_json_dkmarlin_11cf751_first.json"
 FF_PAGE = "forexfactory_html/ff_calendar_page_2026-05-31_week_tobigom.html"
+INVESTING_DAY = "investing_page/investing_econcal_nextjs_2026-06-04_tobigom.html"
 
 
 def feed(api_client, url="/api/events.ics", **params):
@@ -85,7 +86,7 @@ def test_past_the_cap_a_feed_is_cut_with_a_note_not_refused(
     assert len(parsed.events) == 3
     assert "Truncated" in calendar_text(calendar, "X-WR-CALDESC")
     assert "first 3" in str(calendar["DESCRIPTION"])
-    assert response["X-Truncated"] == "first 3 events of more"
+    assert response["X-Truncated"] == "first 3 rows of more"
     # A spreadsheet would silently miss rows: the CSV is still refused.
     csv_response = api_client.get("/api/events.csv", {"date": "2026-06-01"})
     assert csv_response.status_code == 400
@@ -158,28 +159,32 @@ def test_a_relative_feed_says_so_in_its_description(api_client, make_event):
     )
 
 
-def test_uids_survive_a_rebuilt_database(api_client):
-    """Re-ingesting the same week into an emptied table gives new ids, same UIDs."""
-    week = {"date_from": "2026-08-16", "date_to": "2026-08-22"}
+def test_uids_stay_while_the_release_stays_the_same(api_client):
+    """A UID is the occurrence's: re-ingesting, a re-timed release and a second
+    source joining all keep it, so a subscribed calendar updates events in place."""
+    day = {"date": "2026-06-04"}
 
-    def uids() -> list[str]:
-        ingest_source("forexfactory", files=[fixture_path(FF_WEEK)], trigger="test")
-        ids = list(EconomicEvent.objects.order_by("id").values_list("id", flat=True))
-        calendar, parsed = both_parsers(feed(api_client, **week).content)
-        found = sorted(str(event["UID"]) for event in calendar.walk("VEVENT"))
-        assert sorted(event.uid for event in parsed.events) == found
-        return ids, found
+    def uids() -> set[tuple[str, str]]:
+        calendar, parsed = both_parsers(feed(api_client, **day).content)
+        found = {(str(e["SUMMARY"]), str(e["UID"])) for e in calendar.walk("VEVENT")}
+        assert sorted(e.uid for e in parsed.events) == sorted(u for _, u in found)
+        return found
 
-    first_ids, first = uids()
-    EconomicEvent.objects.all().delete()
-    second_ids, second = uids()
-    assert len(first) == 96
-    assert len(set(first)) == 96
-    assert set(first_ids).isdisjoint(second_ids)
-    assert second == first
-    assert all(
-        re.fullmatch(r"forexfactory-[0-9a-f]{20}@dipping-calendar", u) for u in first
-    )
+    ingest_source("forexfactory", files=[fixture_path(FF_PAGE)], trigger="test")
+    first = uids()
+    ingest_source("forexfactory", files=[fixture_path(FF_PAGE)], trigger="test")
+    assert uids() == first
+    ingest_source("investing", files=[fixture_path(INVESTING_DAY)], trigger="test")
+    joined = uids()
+    # Investing adds releases ForexFactory does not list, and joins the ones it does
+    # (a summary may gain Investing's reference period, the UID stays).
+    assert {u for _, u in first} <= {u for _, u in joined}
+    assert len(joined) > len(first)
+    claims = Occurrence.objects.get(indicator_id="us-initial-jobless-claims", **day)
+    uid = f"occurrence-{claims.pk}@dipping-calendar"
+    assert ("[US !!] Initial Jobless Claims", uid) in first
+    assert {e["source"] for e in claims.sources} == {"forexfactory", "investing"}
+    assert all(re.fullmatch(r"occurrence-\d+@dipping-calendar", u) for _, u in joined)
 
 
 # CSV
@@ -201,12 +206,15 @@ def test_csv_columns_keep_their_types(api_client):
     assert importance <= {"1", "2", "3", ""}
     assert "" in importance  # holidays: an empty cell, which pandas reads as <NA>
     by_name = {row["event_name"]: row for row in rows}
-    assert by_name["ISM Manufacturing PMI"]["category"] == "Economic Activity"
-    assert by_name["Average Hourly Earnings m/m"]["category"] == "Employment"
-    assert by_name["ISM Manufacturing Prices"]["category"] == "Inflation"
-    assert by_name["BOE Gov Bailey Speaks"]["category"] == "Central Banks"
+    # The indicator's category: from the catalogue, or from the name for the rest.
+    assert by_name["ISM Manufacturing PMI"]["category"] == "sentiment"  # a survey
+    assert by_name["Average Hourly Earnings m/m"]["category"] == "employment"
+    assert by_name["ISM Manufacturing Prices"]["category"] == "sentiment"  # a survey
+    assert by_name["BOE Governor Speaks"]["category"] == "speeches"
     released = [row for row in rows if row["kind"] == "release"]
-    assert sum(1 for row in released if row["category"]) >= 0.8 * len(released)
+    assert sum(1 for row in released if row["category"] != "other") >= 0.8 * len(
+        released
+    )
     assert all(re.fullmatch(r"\d+", row["id"]) for row in rows)
 
 

@@ -98,7 +98,7 @@ class IndicatorViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         if self.action == "history":
-            return Occurrence.objects.filter(indicator_id=self.kwargs["pk"])
+            return Occurrence.objects.filter(indicator_id=self.kwargs.get("pk"))
         upcoming = (
             Occurrence.objects.filter(
                 indicator_id=OuterRef("pk"), scheduled_at__gte=self.now
@@ -120,11 +120,6 @@ class IndicatorViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
         if self.action == "history":
             return ORDERINGS["-date"]
         return (("id", False),)
-
-    def get_serializer_class(self):
-        if self.action == "history":
-            return HistorySerializer
-        return super().get_serializer_class()
 
     def paginate_queryset(self, queryset):
         rows = super().paginate_queryset(queryset)
@@ -161,6 +156,8 @@ class IndicatorViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(
         detail=True,
+        queryset=Occurrence.objects.all(),
+        serializer_class=HistorySerializer,
         filterset_class=HistoryFilterSet,
         renderer_classes=[FastJSONRenderer, CSVRenderer],
     )
