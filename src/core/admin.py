@@ -6,7 +6,11 @@ from core.models import (
     EconomicEvent,
     EventRevision,
     Heartbeat,
+    Indicator,
+    IndicatorAlias,
     IngestionRun,
+    Occurrence,
+    OccurrenceRevision,
     SourceSchedule,
 )
 
@@ -21,15 +25,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class EventRevisionInline(admin.TabularInline):
-    model = EventRevision
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    fields = ("changed_at", "field", "old_value", "new_value", "run")
-    readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class EventRevisionInline(ReadOnlyInline):
+    model = EventRevision
+    fields = ("changed_at", "field", "old_value", "new_value", "run")
+    readonly_fields = fields
 
 
 @admin.register(EconomicEvent)
@@ -83,3 +90,42 @@ class HeartbeatAdmin(ReadOnlyAdmin):
 @admin.register(SourceSchedule)
 class SourceScheduleAdmin(ReadOnlyAdmin):
     list_display = ("source", "next_run_at", "published_at")
+
+
+class IndicatorAliasInline(ReadOnlyInline):
+    model = IndicatorAlias
+    fields = ("source", "key", "name")
+    readonly_fields = fields
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(ReadOnlyAdmin):
+    """The catalogue lives in ingestion/catalogue/*.yaml; edit it there."""
+
+    list_display = (
+        "id", "name", "country", "category", "frequency", "importance",
+        "higher_is_better", "catalogued",
+    )  # fmt: skip
+    list_filter = ("catalogued", "category", "frequency", "country")
+    search_fields = ("id", "name")
+    inlines = [IndicatorAliasInline]
+    list_per_page = 100
+
+
+class OccurrenceRevisionInline(EventRevisionInline):
+    model = OccurrenceRevision
+
+
+@admin.register(Occurrence)
+class OccurrenceAdmin(ReadOnlyAdmin):
+    list_display = (
+        "date", "time", "country", "event_name", "importance", "actual", "forecast",
+        "previous", "surprise", "outcome", "status",
+    )  # fmt: skip
+    list_filter = ("importance", "status", "category", "country")
+    search_fields = ("event_name", "indicator__id")
+    date_hierarchy = "date"
+    ordering = ("-scheduled_at", "-id")
+    inlines = [OccurrenceRevisionInline]
+    list_per_page = 100
+    show_full_result_count = False

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from core.models import EconomicEvent, IngestionRun
+from core.models import EconomicEvent, IngestionRun, Occurrence
 from ingestion.records import EventRecord
 from ingestion.services import ingest_source, upsert_records
 from tests.conftest import FIXTURES
@@ -36,8 +36,8 @@ INJECTIONS = (
 )
 
 
-def api_urls(event_id: int) -> list[str]:
-    """Every URL the API serves, with the detail route filled with a real event."""
+def api_urls(event_id: int, indicator_id: str) -> list[str]:
+    """Every URL the API serves, detail routes filled with a real release and indicator."""
     resolver = get_resolver()
     urls = []
 
@@ -56,7 +56,8 @@ def api_urls(event_id: int) -> list[str]:
             continue
         # Router routes are regexes (^events/(?P<pk>[^/.]+)/$); paths are plain.
         route = route.replace("^", "").replace("$", "")
-        route = re.sub(r"\(\?P<pk>[^)]*\)", str(event_id), route)
+        pk = indicator_id if route.startswith("api/indicators") else str(event_id)
+        route = re.sub(r"\(\?P<pk>[^)]*\)", pk, route)
         if "(" in route or "<" in route:  # format-suffix variants and the like
             continue
         concrete.append("/" + route)
@@ -70,15 +71,17 @@ def stored_event(db):
         files=[FIXTURES / "forexfactory_feed/ff_thisweek_2025-05-04_xml_Rommans.xml"],
         trigger="test",
     )
-    return EconomicEvent.objects.order_by("pk").first()
+    return Occurrence.objects.order_by("pk").first()
 
 
 @pytest.mark.django_db
 def test_anonymous_users_can_only_read(client, stored_event, report):
-    urls = api_urls(stored_event.pk)
-    assert {"/api/events/", f"/api/events/{stored_event.pk}/", "/api/health/"} <= set(
-        urls
-    )
+    urls = api_urls(stored_event.pk, stored_event.indicator_id)
+    indicator = f"/api/indicators/{stored_event.indicator_id}/"
+    assert {
+        "/api/events/", f"/api/events/{stored_event.pk}/", "/api/health/",
+        "/api/indicators/", indicator, f"{indicator}history/",
+    } <= set(urls)  # fmt: skip
     before = table_checksum()
     runs = IngestionRun.objects.count()
     sent = 0
@@ -152,7 +155,8 @@ def test_no_api_view_accepts_a_write_or_reaches_ingestion(report):
 
 @pytest.mark.django_db
 def test_the_admin_needs_a_staff_login(client, stored_event, report):
-    event_url = f"/admin/core/economicevent/{stored_event.pk}/change/"
+    row = EconomicEvent.objects.order_by("pk").first()
+    event_url = f"/admin/core/economicevent/{row.pk}/change/"
     pages = ("/admin/", "/admin/core/economicevent/", event_url)
     for page in pages:
         response = client.get(page)
@@ -194,11 +198,17 @@ def test_the_admin_needs_a_staff_login(client, stored_event, report):
 
 @pytest.mark.django_db
 def test_injection_strings_in_every_query_parameter(client, stored_event, report):
-    from calendar_api.filters import EventFilterSet
+    from calendar_api.filters import (
+        HistoryFilterSet,
+        IndicatorFilterSet,
+        OccurrenceFilterSet,
+    )
 
     params = sorted(
         {
-            *EventFilterSet.base_filters,
+            *OccurrenceFilterSet.base_filters,
+            *IndicatorFilterSet.base_filters,
+            *HistoryFilterSet.base_filters,
             "tz",
             "format",
             "page_size",
@@ -210,7 +220,12 @@ def test_injection_strings_in_every_query_parameter(client, stored_event, report
     statuses: dict[int, int] = {}
     for name in params:
         for value in INJECTIONS:
-            for url in ("/api/events/", f"/api/events/{stored_event.pk}/"):
+            for url in (
+                "/api/events/",
+                f"/api/events/{stored_event.pk}/",
+                "/api/indicators/",
+                f"/api/indicators/{stored_event.indicator_id}/history/",
+            ):
                 response = client.get(url, {name: value})
                 statuses[response.status_code] = (
                     statuses.get(response.status_code, 0) + 1
