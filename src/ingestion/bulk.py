@@ -88,8 +88,10 @@ def _copy(cursor, table: str, columns: str, rows, adapters, on_conflict: str) ->
         )
     json_only = [adapt if adapt is dumps_text else None for adapt in adapters]
     with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        if any(json_only):
+            rows = (_adapt(row, json_only) for row in rows)
         for row in rows:
-            copy.write_row(_adapt(row, json_only))
+            copy.write_row(row)
     if on_conflict:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}{on_conflict}"
@@ -98,6 +100,8 @@ def _copy(cursor, table: str, columns: str, rows, adapters, on_conflict: str) ->
 
 
 def _adapt(row: tuple, adapters: list) -> tuple:
+    if not any(adapters):
+        return row
     return tuple(
         adapt(value) if adapt and value is not None else value
         for adapt, value in zip(adapters, row, strict=True)

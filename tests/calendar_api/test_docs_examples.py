@@ -35,7 +35,9 @@ DOCS = ["README.md", "docs/api.md"]
 BASE = "http://127.0.0.1:8000"
 TODAY = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday, 1 June 2026
 # Keys whose values depend on the database the sample was loaded into.
-VARYING = {"id", "run", "first_seen_at", "updated_at", "changed_at", "..."}
+VARYING = {
+    "id", "event_id", "run", "first_seen_at", "updated_at", "changed_at", "...",
+}  # fmt: skip
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)
 ASSIGNMENT = re.compile(r"^(?P<name>\w+)=\$\((?P<pipeline>.*)\)$")
 LINK = re.compile(rf"{re.escape(BASE)}/[^\s>`)]*")
