@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import django_filters as filters
 from django import forms
 from django.db.models import Q
+from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -294,16 +295,31 @@ class CalendarForm(forms.Form):
             raise forms.ValidationError(f"At most {MAX_LIST} values in {name}.")
 
 
+class SharedFields(dict):
+    """A form's fields, shared by every form of the class instead of deep-copied for
+    each. Django copies them because a form may change its fields; ours never do
+    (they are stateless validators), and the copy cost a third of a list request."""
+
+    def __deepcopy__(self, memo) -> "SharedFields":
+        return self
+
+
 class CalendarFilterSet(filters.FilterSet):
     """Shared plumbing: the days filter (applied together, since days depend on
-    ``tz``), country and currency lists, and the form's ``default_days``."""
+    ``tz``), country and currency lists, the form's ``default_days``, and the request
+    path (``validate`` then ``apply``) that builds neither a FilterSet nor a form class
+    per request.
+
+    django-filter's own path (``FilterSet(data).qs``) gives the same queryset (a test
+    compares them); it is what the schema generator and the admin-like tools use.
+    """
 
     def __init__(self, *args, default_days=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.default_days = default_days
 
     def get_form_class(self):
-        form_class = super().get_form_class()
+        form_class = self.shared_form_class()
         default_days = self.default_days
 
         class Form(form_class):
@@ -312,24 +328,63 @@ class CalendarFilterSet(filters.FilterSet):
 
         return Form
 
-    def filter_noop(self, queryset, name, value):
-        # Applied together in filter_queryset (days depend on tz) or by the view.
+    @classmethod
+    def shared_form_class(cls) -> type[CalendarForm]:
+        """The form of this FilterSet, built once, its fields shared (SharedFields)."""
+        form_class = cls.__dict__.get("_shared_form_class")
+        if form_class is None:
+            fields = {name: f.field for name, f in cls.base_filters.items()}
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            form_class.base_fields = SharedFields(form_class.base_fields)
+            cls._shared_form_class = form_class
+        return form_class
+
+    @classmethod
+    def validate(cls, data, *, default_days=None) -> CalendarForm:
+        """The bound, validated form of ``data`` (check ``is_valid()``)."""
+        form = cls.shared_form_class()(data, default_days=default_days)
+        form.is_valid()
+        return form
+
+    @classmethod
+    def apply(cls, queryset, cleaned: dict):
+        """``queryset`` filtered by the cleaned parameters, as ``FilterSet.qs`` does:
+        each declared filter in turn (methods are static, filters stateless), then the
+        days."""
+        for name, value in cleaned.items():
+            declared = cls.base_filters.get(name)
+            if declared is None or value in EMPTY_VALUES:
+                continue
+            if declared.method:
+                queryset = getattr(cls, declared.method)(queryset, name, value)
+            else:
+                queryset = declared.filter(queryset, value)
+        return cls.filter_days(queryset, cleaned)
+
+    @staticmethod
+    def filter_noop(queryset, name, value):
+        # Applied together in filter_days (days depend on tz) or by the view.
         return queryset
 
-    def filter_country(self, queryset, name, value):
+    @staticmethod
+    def filter_country(queryset, name, value):
         return queryset.for_countries(value) if value else queryset
 
-    def filter_currency(self, queryset, name, value):
+    @staticmethod
+    def filter_currency(queryset, name, value):
         return queryset.for_currencies(value) if value else queryset
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        data = self.form.cleaned_data
+    @staticmethod
+    def filter_days(queryset, data: dict):
         start = data.get("date") or data.get("date_from")
         end = data.get("date") or data.get("date_to")
         if start or end:
             queryset = queryset.in_days(start, end, data.get("tz"))
         return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return self.filter_days(queryset, self.form.cleaned_data)
 
 
 class DaysFilterSet(CalendarFilterSet):
@@ -399,16 +454,20 @@ class OccurrenceFilterSet(DaysFilterSet):
         fields: list[str] = []
         form = CalendarForm
 
-    def filter_indicator(self, queryset, name, value):
+    @staticmethod
+    def filter_indicator(queryset, name, value):
         return queryset.for_indicators(value) if value else queryset
 
-    def filter_source(self, queryset, name, value):
+    @staticmethod
+    def filter_source(queryset, name, value):
         return queryset.listed_by(value) if value else queryset
 
-    def filter_has_actual(self, queryset, name, value):
+    @staticmethod
+    def filter_has_actual(queryset, name, value):
         return queryset.released() if value else queryset.filter(actual="")
 
-    def filter_q(self, queryset, name, value):
+    @staticmethod
+    def filter_q(queryset, name, value):
         if not value:
             return queryset
         return queryset.filter(
@@ -437,10 +496,12 @@ class IndicatorFilterSet(CalendarFilterSet):
         fields: list[str] = []
         form = CalendarForm
 
-    def filter_country(self, queryset, name, value):
+    @staticmethod
+    def filter_country(queryset, name, value):
         return queryset.filter(country__in=value) if value else queryset
 
-    def filter_q(self, queryset, name, value):
+    @staticmethod
+    def filter_q(queryset, name, value):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(id__icontains=value))
@@ -462,27 +523,26 @@ class HistoryFilterSet(DaysFilterSet):
 
 
 class CalendarFilterBackend(DjangoFilterBackend):
-    """django-filter, leaving the cleaned parameters on the view as ``view.params``
-    (and ``view.relative``: whether a day was relative, so the answer expires at
-    midnight) for the paginator, the serializer and the feeds.
+    """django-filter's backend on the shared path (``CalendarFilterSet.validate`` and
+    ``apply``), leaving the cleaned parameters on the view as ``view.params`` (and
+    ``view.relative``: whether a day was relative, so the answer expires at midnight)
+    for the paginator, the serializer and the feeds.
 
     A view may define ``default_days(today) -> (first, last)`` for requests that name
     no day (a feed's rolling window), and ``query`` (the strict, list-joined query
     string of calendar_api.params) as the data to validate.
     """
 
-    def get_filterset_kwargs(self, request, queryset, view) -> dict:
-        kwargs = super().get_filterset_kwargs(request, queryset, view)
-        kwargs["data"] = getattr(view, "query", kwargs["data"])
-        kwargs["default_days"] = getattr(view, "default_days", None)
-        return kwargs
-
     def filter_queryset(self, request, queryset, view):
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
             return queryset
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        view.params = filterset.form.cleaned_data
-        view.relative = filterset.form.relative
-        return filterset.qs
+        form = filterset_class.validate(
+            getattr(view, "query", request.query_params),
+            default_days=getattr(view, "default_days", None),
+        )
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        view.params = form.cleaned_data
+        view.relative = form.relative
+        return filterset_class.apply(queryset, form.cleaned_data)

@@ -7,6 +7,7 @@ serializer machinery cost more than the query on the list endpoint
 for key, so the schema cannot drift from what the API serves.
 """
 
+import orjson
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,6 +21,7 @@ from core.models import (
     TimePrecision,
 )
 from core.representation import (
+    document_with_local,
     indicator_json,
     occurrence_json,
     revision_json,
@@ -179,8 +181,14 @@ class OccurrenceSerializer(FiguresMixin, WhenMixin):
         help_text="Last change of a consolidated field."
     )
 
-    def to_representation(self, row: dict) -> dict:
-        return occurrence_json(row, self.context.get("tz"))
+    def to_representation(self, row: dict) -> dict | orjson.Fragment:
+        """The stored document when the row carries one (a JSON page: its bytes pass
+        through the renderer as they are), else the mapping built from the row."""
+        tz = self.context.get("tz")
+        document = row.get("document")
+        if document is not None:
+            return orjson.Fragment(document_with_local(document.encode(), row, tz))
+        return occurrence_json(row, tz)
 
 
 class RevisionSerializer(serializers.Serializer):

@@ -356,6 +356,9 @@ class Occurrence(CalendarEntry):
     # Each member's own view, denormalised so a list page is one query.
     sources = models.JSONField(default=list)
     conflicts = models.JSONField(default=list)
+    # The occurrence as the API shows it (core.representation.occurrence_document),
+    # rendered when the occurrence is written, so a list page passes bytes through.
+    document = models.TextField(default="", editable=False)
 
     objects = OccurrenceQuerySet.as_manager()
 

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from core.models import FIGURE_FIELDS
 
 # Columns an occurrence row is built from.
@@ -63,6 +65,8 @@ def occurrence_json(row: dict, tz: ZoneInfo | None = None) -> dict:
     }
 
 
+# Columns a page of stored documents is read from (``local`` is filled per request).
+DOCUMENT_COLUMNS = ("document", "date", "time", "scheduled_at")
 # Columns of a source row (EconomicEvent) its entry is built from.
 SOURCE_COLUMNS = (
     "id", "source", "external_id", "source_event_id", "event_name", "reference_period",
@@ -156,6 +160,29 @@ def reference_json(row: dict | None) -> dict | None:
         "surprise": float(surprise) if surprise is not None else None,
         "outcome": row["outcome"] or None,
     }
+
+
+# DOCUMENTS: an occurrence rendered once, when it is written
+# ------------------------------------------------------------------------------
+
+# ``local`` depends on the request's ``tz``: a document holds it as null, and a page
+# with ``tz`` puts the object in its place (the first such key is the top-level one:
+# it comes before ``sources``, and a string before it cannot hold an unescaped quote).
+_NO_LOCAL = b'"local":null'
+
+
+def occurrence_document(row: dict) -> str:
+    """``occurrence_json(row)`` as JSON text, stored with the occurrence."""
+    return orjson.dumps(occurrence_json(row)).decode()
+
+
+def document_with_local(document: bytes, row: dict, tz: ZoneInfo | None) -> bytes:
+    """A stored document with ``local`` filled for ``tz`` (``row``: date, time,
+    scheduled_at); unchanged without a ``tz``."""
+    if tz is None:
+        return document
+    local = b'"local":' + orjson.dumps(local_time(row, tz))
+    return document.replace(_NO_LOCAL, local, 1)
 
 
 def local_time(row: dict, tz: ZoneInfo) -> dict:

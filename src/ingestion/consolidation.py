@@ -53,7 +53,11 @@ from core.models import (
     Outcome,
     TimePrecision,
 )
-from core.representation import source_entry
+from core.representation import (
+    OCCURRENCE_COLUMNS,
+    occurrence_document,
+    source_entry,
+)
 from ingestion.bulk import write_rows
 from ingestion.indicators import announced_by
 from ingestion.sources import source_precedence
@@ -84,7 +88,7 @@ WRITTEN_FIELDS = (
     "actual_at", "surprise", "outcome", "sources", "conflicts",
 )  # fmt: skip
 # The columns of an occurrence row as written, and as read back to compare.
-ROW_FIELDS = ("id", *WRITTEN_FIELDS, "first_seen_at", "updated_at")
+ROW_FIELDS = ("id", *WRITTEN_FIELDS, "first_seen_at", "updated_at", "document")
 STORED_FIELDS = (*ROW_FIELDS, "surprise_z")
 # Figures two sources can disagree on, and the time (within the tolerance).
 CONFLICT_FIELDS = ("time", *FIGURE_FIELDS)
@@ -308,7 +312,13 @@ def _write(
         values = consolidated_values(cluster, indicators[cluster.group[0]])
         old = claimed.get(id(cluster))
         if old is None:
-            row = {"id": next(fresh), "first_seen_at": now, "updated_at": now, **values}
+            row = {
+                "id": next(fresh),
+                "first_seen_at": now,
+                "updated_at": now,
+                "surprise_z": None,
+                **values,
+            }
             row["actual_at"] = now if values["actual"] else None
             result.created += 1
         else:
@@ -317,6 +327,7 @@ def _write(
                 membership[old["id"]] = {r["id"] for r in cluster.members}
                 continue
             result.updated += 1
+        row["document"] = occurrence_document(row)
         rows.append(tuple(row[name] for name in ROW_FIELDS))
         membership[row["id"]] = {r["id"] for r in cluster.members}
         result.indicators.add(row["indicator_id"])
@@ -562,10 +573,11 @@ def update_surprise_scores(indicator_ids: Iterable[str], now: datetime) -> int:
     """Recompute ``surprise_z`` of the indicators' occurrences; returns rows changed.
 
     z = surprise / the standard deviation of the indicator's previous
-    ``SURPRISE_WINDOW`` surprises, when at least ``SURPRISE_MINIMUM`` exist.
+    ``SURPRISE_WINDOW`` surprises, when at least ``SURPRISE_MINIMUM`` exist. A
+    changed z changes the occurrence (``updated_at``) and its document.
     """
     ids = sorted(set(indicator_ids))
-    changed: list[tuple] = []
+    changed: dict[int, float | None] = {}
     for start in range(0, len(ids), 500):
         rows = (
             Occurrence.objects.filter(indicator_id__in=ids[start : start + 500])
@@ -578,19 +590,36 @@ def update_surprise_scores(indicator_ids: Iterable[str], now: datetime) -> int:
             earlier = history[indicator_id]
             z = z_score(difference, earlier)
             if z != stored_z:
-                changed.append((pk, z, now))
+                changed[pk] = z
             if difference is not None:
                 earlier.append(difference)
-    with connection.cursor() as cursor:
-        table = connection.ops.quote_name(Occurrence._meta.db_table)
-        cursor.executemany(
-            f"UPDATE {table} SET surprise_z = %s, updated_at = %s WHERE id = %s",
-            [
-                (z, connection.ops.adapt_datetimefield_value(when), pk)
-                for pk, z, when in changed
-            ],
-        )
+    _write_scores(changed, now)
     return len(changed)
+
+
+def _write_scores(scores: dict[int, float | None], now: datetime) -> None:
+    pks = sorted(scores)
+    for start in range(0, len(pks), 1000):
+        updates = []
+        for row in Occurrence.objects.filter(pk__in=pks[start : start + 1000]).values(
+            *OCCURRENCE_COLUMNS
+        ):
+            row["surprise_z"], row["updated_at"] = scores[row["id"]], now
+            updates.append(
+                (
+                    row["surprise_z"],
+                    connection.ops.adapt_datetimefield_value(now),
+                    occurrence_document(row),
+                    row["id"],
+                )
+            )
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(Occurrence._meta.db_table)
+            cursor.executemany(
+                f"UPDATE {table} SET surprise_z = %s, updated_at = %s, document = %s "
+                "WHERE id = %s",
+                updates,
+            )
 
 
 def z_score(value: Decimal | None, earlier: list[Decimal]) -> float | None:

@@ -2,7 +2,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from core.models import Occurrence
+from core.models import EconomicEvent, Occurrence
+from ingestion.consolidation import consolidate
 from ingestion.services import prepare_indicators
 from tests.factories import EconomicEventFactory
 
@@ -57,3 +58,20 @@ def registered_sources(source_registry):
             "precedence": 50,
         }
         source_registry.register_source(type(title, (), attributes))
+
+
+@pytest.fixture
+def republish():
+    """A source changes its row of ``occurrence`` (``fields``) at ``at``: the row is
+    updated and the occurrence recomputed, as an ingest run does. Returns it again."""
+
+    def change(occurrence: Occurrence, at: datetime, **fields) -> Occurrence:
+        row = EconomicEvent.objects.get(memberships__occurrence=occurrence)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.updated_at = at
+        row.save()
+        consolidate([(row.indicator_id, row.date)], now=at)
+        return Occurrence.objects.get(pk=occurrence.pk)
+
+    return change

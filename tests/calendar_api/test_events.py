@@ -108,9 +108,8 @@ def test_filters(api_client, week, params, expected):
     assert names(get(api_client, **params)) == expected
 
 
-def test_updated_since_returns_rows_changed_after(api_client, week):
-    week["nfp"].updated_at = datetime(2026, 6, 5, 12, 31, tzinfo=UTC)
-    week["nfp"].save()
+def test_updated_since_returns_rows_changed_after(api_client, week, republish):
+    republish(week["nfp"], datetime(2026, 6, 5, 12, 31, tzinfo=UTC), forecast="127K")
     response = get(api_client, updated_since="2026-06-05T12:00:00Z", ordering="updated")
     assert names(response) == ["Nonfarm Payrolls"]
     # A naive datetime is read as UTC.
@@ -545,12 +544,10 @@ def test_etag_and_last_modified_give_304s(
     )
 
 
-def test_any_change_invalidates_the_etag(api_client, week):
+def test_any_change_invalidates_the_etag(api_client, week, republish):
     etag = get(api_client, country="US")["ETag"]
-    week["cad"].updated_at = datetime(
-        2027, 1, 1, tzinfo=UTC
-    )  # even another country's row
-    week["cad"].save()
+    # even another country's release
+    republish(week["cad"], datetime(2027, 1, 1, tzinfo=UTC), forecast="6.9%")
     response = api_client.get(URL, {"country": "US"}, HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200
     assert response["ETag"] != etag
@@ -612,11 +609,9 @@ def test_a_repeated_request_is_served_from_the_cache(
     assert again["ETag"] == first["ETag"]
 
 
-def test_the_cache_never_serves_stale_data(api_client, week):
+def test_the_cache_never_serves_stale_data(api_client, week, republish):
     before = get(api_client, country="US").json()
-    week["nfp"].actual = "150K"
-    week["nfp"].updated_at = datetime(2027, 1, 1, tzinfo=UTC)
-    week["nfp"].save()
+    republish(week["nfp"], datetime(2027, 1, 1, tzinfo=UTC), actual="150K")
     after = get(api_client, country="US").json()
     assert [i["actual"] for i in before["results"]] != [
         i["actual"] for i in after["results"]

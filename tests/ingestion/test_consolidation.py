@@ -8,6 +8,7 @@ import dataclasses
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from core.models import (
@@ -17,6 +18,7 @@ from core.models import (
     OccurrenceMember,
     OccurrenceRevision,
 )
+from core.representation import OCCURRENCE_COLUMNS, occurrence_json
 from ingestion.consolidation import TIME_TOLERANCE, consolidate, z_score
 from ingestion.services import ingest_source, upsert_records
 from ingestion.sources import get_source
@@ -319,3 +321,24 @@ def test_our_outcome_agrees_with_every_mark_on_the_recorded_pages():
     disagreements = [item for item in compared if item[1] != item[2]]
     assert disagreements == []
     assert len(compared) >= 45, compared  # 48 on these two pages
+
+
+def test_each_stored_document_is_the_occurrence_as_the_api_shows_it():
+    """The list serves stored documents; they must be what the representation gives."""
+    ingest("forexfactory", FF_PAGE)
+    ingest("investing", INVESTING_0604)
+    upsert_records(  # a change at one source rewrites the document too
+        source="forexfactory",
+        records=[
+            dataclasses.replace(record, forecast="216K")
+            for record in get_source("forexfactory")
+            .parse(fixture_bytes(FF_PAGE))
+            .records
+            if record.event_name == "Unemployment Claims"
+        ],
+        now=NOW,
+    )
+    rows = Occurrence.objects.values(*OCCURRENCE_COLUMNS, "document")
+    assert len(rows) > 100
+    for row in rows:
+        assert orjson.loads(row["document"]) == occurrence_json(row), row["id"]

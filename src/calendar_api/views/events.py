@@ -43,7 +43,7 @@ from calendar_api.views.common import (
     SingleFormat,
 )
 from core.models import EconomicEvent, EventRevision, Occurrence, OccurrenceRevision
-from core.representation import OCCURRENCE_COLUMNS, SOURCE_COLUMNS
+from core.representation import DOCUMENT_COLUMNS, OCCURRENCE_COLUMNS, SOURCE_COLUMNS
 from core.timezones import lookup_zone
 
 EXPORT_FORMATS = ("csv", "ics")
@@ -133,8 +133,14 @@ class EventViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OccurrenceSerializer
     filterset_class = OccurrenceFilterSet
     renderer_classes = [FastJSONRenderer, CSVRenderer, ICalendarRenderer]
-    columns = OCCURRENCE_COLUMNS
     lookup_value_regex = r"[0-9]+"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """A JSON page reads the stored documents; exports build from the columns."""
+        if isinstance(self.paginator, KeysetPagination):
+            return DOCUMENT_COLUMNS
+        return OCCURRENCE_COLUMNS
 
     @property
     def query_spec(self) -> QuerySpec:
