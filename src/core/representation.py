@@ -58,7 +58,10 @@ def occurrence_json(row: dict, tz: ZoneInfo | None = None) -> dict:
         "surprise": float(surprise) if surprise is not None else None,
         "surprise_z": row["surprise_z"],
         "outcome": row["outcome"] or None,
-        "sources": row["sources"],
+        # In source_entry's key order: PostgreSQL's jsonb keeps keys in its own.
+        "sources": [
+            {key: entry[key] for key in SOURCE_ENTRY_KEYS} for entry in row["sources"]
+        ],
         "conflicts": row["conflicts"],
         "first_seen_at": iso(row["first_seen_at"]),
         "updated_at": iso(row["updated_at"]),
@@ -105,6 +108,13 @@ def source_entry(row: dict, *, release: bool = False) -> dict:
         "url": row["source_url"],
         "release": release,
     }
+
+
+SOURCE_ENTRY_KEYS = (
+    "source", "event_id", "event_name", "reference_period", "importance", "date",
+    "time", "datetime", "time_precision", "status", *FIGURE_FIELDS, "outcome", "url",
+    "release",
+)  # fmt: skip
 
 
 def source_event_json(row: dict) -> dict:

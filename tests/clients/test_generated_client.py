@@ -107,7 +107,7 @@ def expected_ids(live) -> list[int]:
     _, url = live
     rows = sql(
         url,
-        "SELECT id FROM core_economicevent WHERE country = ANY(%s) "
+        "SELECT id FROM core_occurrence WHERE country = ANY(%s) "
         "AND date BETWEEN %s AND %s ORDER BY scheduled_at, id",
         COUNTRIES,
         FIRST,
@@ -154,14 +154,15 @@ def test_a_detail_with_its_revisions(api, live):
     _, url = live
     (event_id, revisions), *_ = sql(
         url,
-        "SELECT event_id, count(*) FROM core_eventrevision GROUP BY event_id "
-        "ORDER BY count(*) DESC, event_id LIMIT 1",
+        "SELECT m.occurrence_id, count(*) FROM core_eventrevision r "
+        "JOIN core_occurrencemember m ON m.event_id = r.event_id "
+        "GROUP BY m.occurrence_id ORDER BY count(*) DESC, m.occurrence_id LIMIT 1",
     )
     detail = operation("events.events_retrieve").sync(
         client=client, id=event_id, tz="Asia/Tokyo"
     )
     assert detail.id == event_id
-    assert len(detail.revisions) == revisions
+    assert sum(len(source.revisions) for source in detail.sources) == revisions
     assert detail.local.tz == "Asia/Tokyo"
 
 

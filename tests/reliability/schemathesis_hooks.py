@@ -16,7 +16,7 @@ import schemathesis
 def read_csv(ctx, response) -> str:
     text = response.content.decode("utf-8")
     rows = list(csv.reader(io.StringIO(text)))
-    if not rows or rows[0][:2] != ["id", "source"]:
+    if not rows or rows[0][:2] != ["id", "indicator"]:
         raise ValueError(f"CSV without the header row: {text[:80]!r}")
     if any(len(row) != len(rows[0]) for row in rows):
         raise ValueError("CSV rows of different lengths")
