@@ -1,4 +1,6 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models.signals import post_migrate
 
 
 class IngestionConfig(AppConfig):
@@ -8,3 +10,28 @@ class IngestionConfig(AppConfig):
     def ready(self) -> None:
         # Importing the package registers every source in core.sources.
         import ingestion.sources  # noqa: F401
+
+        post_migrate.connect(
+            prepare_calendar,
+            sender=apps.get_app_config("core"),
+            dispatch_uid="ingestion.prepare_calendar",
+        )
+
+
+def prepare_calendar(sender, using: str, apps, **kwargs) -> None:
+    """After ``migrate``: the indicator catalogue in the database, and every stored row
+    matched and consolidated, so an upgraded install lists occurrences at once rather
+    than after its first crawl. Quick when nothing changed; skipped when the schema
+    is not (yet, or any more) the one with occurrences."""
+    try:
+        apps.get_model("core", "Occurrence")._meta.get_field("document")
+    except (LookupError, FieldDoesNotExist):
+        return
+    from django.db import transaction
+    from django.utils import timezone
+
+    from ingestion.services import lock_writers, prepare_indicators
+
+    with transaction.atomic(using=using):
+        lock_writers()
+        prepare_indicators(None, timezone.now())

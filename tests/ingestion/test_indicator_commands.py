@@ -17,6 +17,7 @@ from ingestion.consolidation import consolidate
 from ingestion.indicators import IndicatorResolver
 from ingestion.services import ingest_source, rematch
 from tests.conftest import fixture_path
+from tests.factories import EconomicEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +103,23 @@ def test_rematch_command_reports_and_changes_nothing_when_all_is_matched():
         list(Occurrence.objects.order_by("id").values_list("id", "indicator_id"))
         == before
     )
+
+
+def test_migrate_matches_rows_stored_before_indicators_existed():
+    """An upgraded install: its rows have no indicator and no occurrence yet; the
+    migrate step (post_migrate) builds them, so the API lists them at once."""
+    rows = [
+        EconomicEventFactory(event_name="Unemployment Claims", source="forexfactory"),
+        EconomicEventFactory(
+            event_name="Initial Jobless Claims",
+            source="investing",
+            source_event_id="294",
+        ),
+    ]
+    assert not Occurrence.objects.exists()
+
+    call_command("migrate", verbosity=0)
+
+    (occurrence,) = Occurrence.objects.all()
+    assert occurrence.indicator_id == "us-initial-jobless-claims"
+    assert {e["event_id"] for e in occurrence.sources} == {row.pk for row in rows}
