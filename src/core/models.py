@@ -467,7 +467,23 @@ class IngestionRun(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
-class EventRevision(models.Model):
+class ChangeLogEntry(models.Model):
+    """One changed field: its old and new value as text, when, and the run that saw it."""
+
+    field = models.CharField(max_length=32)
+    old_value = models.TextField(blank=True, default="")
+    new_value = models.TextField(blank=True, default="")
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value!r} -> {self.new_value!r}"
+
+
+class EventRevision(ChangeLogEntry):
     """One changed field of one occurrence: a revised previous, a new actual, a move."""
 
     event = models.ForeignKey(
@@ -480,22 +496,14 @@ class EventRevision(models.Model):
         blank=True,
         related_name="revisions",
     )
-    field = models.CharField(max_length=32)
-    old_value = models.TextField(blank=True, default="")
-    new_value = models.TextField(blank=True, default="")
-    changed_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["changed_at", "id"]
+    class Meta(ChangeLogEntry.Meta):
         indexes = [
             models.Index(fields=["event", "changed_at"], name="revision_event_changed")
         ]
 
-    def __str__(self) -> str:
-        return f"{self.field}: {self.old_value!r} -> {self.new_value!r}"
 
-
-class OccurrenceRevision(models.Model):
+class OccurrenceRevision(ChangeLogEntry):
     """One changed consolidated field of an occurrence, and the run that changed it."""
 
     occurrence = models.ForeignKey(
@@ -508,21 +516,13 @@ class OccurrenceRevision(models.Model):
         blank=True,
         related_name="occurrence_revisions",
     )
-    field = models.CharField(max_length=32)
-    old_value = models.TextField(blank=True, default="")
-    new_value = models.TextField(blank=True, default="")
-    changed_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["changed_at", "id"]
+    class Meta(ChangeLogEntry.Meta):
         indexes = [
             models.Index(
                 fields=["occurrence", "changed_at"], name="occ_revision_changed"
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.old_value!r} -> {self.new_value!r}"
 
 
 class Heartbeat(models.Model):
