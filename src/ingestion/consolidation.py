@@ -22,8 +22,11 @@ Release-level rows
 Precedence
   Each consolidated field comes from the member with the highest precedence (the
   lowest ``Source.precedence``) that has a value for it: the time from a member with an
-  exact time when there is one; each figure separately. Cancelled members count only
-  when every member is cancelled.
+  exact time when there is one. Each figure (actual, forecast, previous, revised
+  previous, revised) separately, by ``Source.figure_precedence`` instead: the agencies
+  (``bls``, ``ecb``: 1; ``fred``'s series: 5) before any calendar, so the agency's own
+  figure wins and ``actual_source`` names it. Cancelled members count only when every
+  member is cancelled.
 
 Identity
   An occurrence keeps its id while its members change: each new grouping takes over the
@@ -37,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 from django.db import connection
 from django.db.models import Q
@@ -56,7 +60,7 @@ from core.models import (
 from core.representation import figure_json, iso
 from ingestion.bulk import write_rows
 from ingestion.indicators import announced_by
-from ingestion.sources import source_precedence
+from ingestion.sources import figure_precedence, source_precedence
 
 TIME_TOLERANCE = timedelta(minutes=30)
 SURPRISE_WINDOW = 24  # surprises the z-score's standard deviation is taken over
@@ -86,8 +90,9 @@ WRITTEN_FIELDS = (
 # The columns of an occurrence row as written, and as read back to compare.
 ROW_FIELDS = ("id", *WRITTEN_FIELDS, "first_seen_at", "updated_at")
 STORED_FIELDS = (*ROW_FIELDS, "surprise_z")
-# Figures two sources can disagree on, and the time (within the tolerance).
-CONFLICT_FIELDS = ("time", *FIGURE_FIELDS)
+# Figures two sources can disagree on, and the time (within the tolerance). Not
+# ``revised``: only the agencies publish it, and a revision is not a disagreement.
+CONFLICT_FIELDS = ("time", "actual", "forecast", "previous", "revised_previous")
 
 
 @dataclass
@@ -179,6 +184,7 @@ def _load_rows(groups: set[Group]) -> list[dict]:
     rows = list(EconomicEvent.objects.filter(condition).values(*MEMBER_COLUMNS))
     for row in rows:
         row["precedence"] = source_precedence(row["source"])
+        row["figure_precedence"] = figure_precedence(row["source"])
     rows.sort(
         key=lambda row: (
             row["precedence"],
@@ -428,8 +434,10 @@ def _changed(
                 )
             )
     row = {**old, **values, "updated_at": now}
-    if values["actual"] and not old["actual_at"]:
-        row["actual_at"] = now
+    if values["actual"] and (
+        not old["actual_at"] or values["actual_source"] != old["actual_source"]
+    ):
+        row["actual_at"] = now  # when this source's actual was first seen
     return row
 
 
@@ -477,8 +485,9 @@ def consolidated_values(cluster: Cluster, indicator: Indicator) -> dict:
         "importance": _first(chosen, "importance", blank=None) or indicator.importance,
         "actual_source": "",
     }
+    by_figures = sorted(chosen, key=itemgetter("figure_precedence"))  # stable
     for name in FIGURE_FIELDS:
-        row = next((row for row in chosen if row[name]), None)
+        row = next((row for row in by_figures if row[name]), None)
         values[name] = row[name] if row else ""
         values[f"{name}_value"] = row[f"{name}_value"] if row else None
         values[f"{name}_unit"] = row[f"{name}_unit"] if row else ""

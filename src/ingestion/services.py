@@ -21,7 +21,7 @@ import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
@@ -39,11 +39,17 @@ from core.models import (
     EventStatus,
     IngestionRun,
 )
+from core.sources import keeps_first_print
 from ingestion.bulk import write_rows
 from ingestion.consolidation import Group, consolidate
 from ingestion.errors import IngestionError
 from ingestion.http import build_session
-from ingestion.indicators import IndicatorResolver, RowKey, sync_catalogue
+from ingestion.indicators import (
+    IndicatorResolver,
+    RowKey,
+    indicator_named_by,
+    sync_catalogue,
+)
 from ingestion.normalise import parse_figure
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources import Source, get_source
@@ -68,12 +74,14 @@ TRACKED_FIELDS = (
     "forecast",
     "previous",
     "revised_previous",
+    "revised",
     "source_url",
     "source_event_id",
     "source_outcome",
 )
 _record_values = attrgetter(*TRACKED_FIELDS)
 _DATE = TRACKED_FIELDS.index("date")
+_ACTUAL = TRACKED_FIELDS.index("actual")
 BATCH_SIZE = 2000
 # An unchanged row's last_seen_at is refreshed only when it is older than this, so an
 # immediate re-crawl of identical data writes nothing at all.
@@ -268,6 +276,7 @@ def upsert_records(
     now = now or timezone.now()
     lock_writers()
     resolver = prepare_indicators(run, now)
+    first_prints = keeps_first_print(source)
     incoming: dict[str, EventRecord] = {}
     for record in records:
         incoming.setdefault(record.external_id, record)
@@ -286,6 +295,8 @@ def upsert_records(
         for key in batch:
             record = incoming[key]
             row = existing.get(key)
+            if row is not None and first_prints:
+                record = keep_first_print(record, row[4 + _ACTUAL])
             new_values = _record_values(record)
             status = _status_for(record)
             indicator = resolver.resolve(_row_key(source, record))
@@ -307,7 +318,8 @@ def upsert_records(
                 TRACKED_FIELDS, old_values, new_values, strict=True
             ):
                 if old != new:
-                    revisions.append(_revision(event_id, run, name, old, new, now))
+                    when = _revised_at(record, now) if name == "revised" else now
+                    revisions.append(_revision(event_id, run, name, old, new, when))
             if old_status != status:
                 revisions.append(
                     _revision(event_id, run, "status", old_status, status, now)
@@ -315,6 +327,7 @@ def upsert_records(
 
     write_rows(EconomicEvent, _COLUMNS, to_create)
     result.created = len(to_create)
+    revisions += _revisions_of_created(source, incoming, to_create, run, now)
     write_rows(
         EconomicEvent,
         _COLUMNS,
@@ -368,6 +381,7 @@ def rematch(rows, resolver: IndicatorResolver) -> set[Group]:
         "kind",
         "indicator_id",
         "date",
+        "external_id",
     )
     changes: dict[str, list[int]] = defaultdict(list)
     for row in rows.values(*columns).iterator(chunk_size=BATCH_SIZE):
@@ -378,6 +392,7 @@ def rematch(rows, resolver: IndicatorResolver) -> set[Group]:
             row["source_event_id"],
             row["kind"],
             row["currency"],
+            indicator_named_by(row["source"], row["external_id"]),
         )
         indicator = resolver.resolve(key)
         if indicator != row["indicator_id"]:
@@ -401,6 +416,7 @@ def _row_key(source: str, record: EventRecord) -> RowKey:
         record.source_event_id,
         record.kind,
         record.currency,
+        record.indicator,
     )
 
 
@@ -487,7 +503,65 @@ def _merge_windows(windows: Sequence[DateWindow]) -> list[DateWindow]:
 
 
 def _status_for(record: EventRecord) -> str:
-    return EventStatus.RELEASED if record.actual else EventStatus.SCHEDULED
+    released = record.actual or record.revised
+    return EventStatus.RELEASED if released else EventStatus.SCHEDULED
+
+
+def keep_first_print(record: EventRecord, first_print: str) -> EventRecord:
+    """``record`` with the stored first print ``first_print`` kept.
+
+    An agency's figure, once printed, is never overwritten: a different figure arriving
+    later (as ``actual``, or as ``revised``) becomes the row's ``revised`` value, and a
+    figure equal to the first print again clears it.
+    """
+    if not first_print or record.actual == first_print:
+        return record
+    current = record.revised or record.actual
+    if not current:
+        return replace(record, actual=first_print)
+    if current == first_print:
+        return replace(record, actual=first_print, revised="", revised_history=())
+    history = record.revised_history if current == record.revised else ()
+    return replace(record, actual=first_print, revised=current, revised_history=history)
+
+
+def _revised_at(record: EventRecord, now: datetime) -> datetime:
+    """When ``record.revised`` became current: its vintage date, else ``now``."""
+    if record.revised_history and record.revised_history[-1][1] == record.revised:
+        return record.revised_history[-1][0]
+    return now
+
+
+def _revisions_of_created(
+    source: str,
+    incoming: dict[str, EventRecord],
+    created: list[tuple],
+    run: IngestionRun | None,
+    now: datetime,
+) -> list[EventRevision]:
+    """Change-log entries of new rows that arrive already revised.
+
+    Creating a row logs nothing, except a ``revised`` figure: it is logged with the
+    vintage dates it went through (or the run's time when they are unknown), so that a
+    point-in-time query does not show a revision before it was made.
+    """
+    keys = [row[1] for row in created if incoming[row[1]].revised]
+    if not keys:
+        return []
+    ids = dict(
+        EconomicEvent.objects.filter(source=source, external_id__in=keys).values_list(
+            "external_id", "id"
+        )
+    )
+    revisions = []
+    for key in keys:
+        record = incoming[key]
+        steps = record.revised_history or ((now, record.revised),)
+        before = ""
+        for when, value in steps:
+            revisions.append(_revision(ids[key], run, "revised", before, value, when))
+            before = value
+    return revisions
 
 
 # Every column of a row, in the order _row_values builds them.

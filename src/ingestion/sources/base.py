@@ -96,6 +96,11 @@ class Source:
     # Which source's view an occurrence takes when sources disagree: lower wins
     # (ingestion.consolidation; the order is documented in docs/data-model.md).
     precedence: ClassVar[int] = 50
+    # The same for the figures (actual, forecast, previous...); None: ``precedence``.
+    # The agencies set 1: their own figure wins over any calendar's copy of it.
+    figure_precedence: ClassVar[int | None] = None
+    # The agencies: a stored first print is never overwritten (ingestion.services).
+    keeps_first_print: ClassVar[bool] = False
 
     def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
         """The payloads that cover ``window``, each from ``self.download``."""
@@ -146,6 +151,11 @@ def get_source(name: str) -> Source:
 def source_precedence(name: str) -> int:
     """``precedence`` of the source ``name`` (``core.sources.precedence``)."""
     return registry.precedence(name)
+
+
+def figure_precedence(name: str) -> int:
+    """``figure_precedence`` of the source ``name`` (``core.sources.figure_precedence``)."""
+    return registry.figure_precedence(name)
 
 
 def all_sources() -> list[type[Source]]:
