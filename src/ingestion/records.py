@@ -15,6 +15,7 @@ from django.db import models
 from core.countries import is_currency_code
 from core.models import EconomicEvent, EventKind, Outcome, TimePrecision
 from ingestion.errors import InvalidRow
+from ingestion.official.observations import SeriesVintage
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _INDICATOR = re.compile(r"^[a-z]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -187,3 +188,7 @@ class ParsedPayload:
     records: list[EventRecord] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     window: DateWindow | None = None
+    # An agency's series: which rows they become depends on what is stored (which
+    # release a period belongs to), so ``Source.finish`` turns them into records in
+    # the write transaction.
+    series: list[SeriesVintage] = field(default_factory=list)

@@ -51,6 +51,7 @@ from ingestion.indicators import (
     sync_catalogue,
 )
 from ingestion.normalise import parse_figure
+from ingestion.official.observations import SeriesVintage
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources import Source, get_source
 
@@ -108,10 +109,12 @@ class Collected:
     records: list[EventRecord] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     windows: list[DateWindow] = field(default_factory=list)
+    series: list[SeriesVintage] = field(default_factory=list)
 
     def add(self, parsed: ParsedPayload) -> None:
         self.records.extend(parsed.records)
         self.skipped.extend(parsed.skipped)
+        self.series.extend(parsed.series)
         if parsed.window is not None:
             self.windows.append(parsed.window)
 
@@ -132,12 +135,14 @@ def run_ingest(
     window: DateWindow | None = None,
     trigger: str = IngestionRun.Trigger.CLI,
     files: Sequence[str | Path] | None = None,
+    series: str = "",
     http: requests.Session | None = None,
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
 ) -> IngestionRun:
     """Crawl ``source`` over ``window`` (default: its own refresh window) or replay
-    ``files``; ``ingest_source`` by name. Tests pass doubles here, unregistered."""
+    ``files`` (``series`` names the series of bodies that do not: FRED observations);
+    ``ingest_source`` by name. Tests pass doubles here, unregistered."""
     if files is None and window is None:
         window = source.default_window(timezone.now().date())
     run = IngestionRun.objects.create(
@@ -150,17 +155,20 @@ def run_ingest(
     logger.info("ingest start source=%s run=%s window=%s", source.name, run.pk, window)
     try:
         collected = _collect(
-            source, window=window, files=files, http=http, progress=progress
+            source,
+            window=window,
+            files=files,
+            series=series,
+            http=http,
+            progress=progress,
         )
-        for skip in collected.skipped:
-            logger.warning(
-                "skipped row source=%s run=%s reason=%s row=%s",
-                source.name,
-                run.pk,
-                skip.reason,
-                skip.excerpt[:200],
-            )
         with transaction.atomic():
+            lock_writers()
+            collected.records, late = source.finish(
+                collected.records, collected.series, now=timezone.now()
+            )
+            collected.skipped += late
+            _log_skips(source, run, collected.skipped)
             result = upsert_records(
                 source=source.name,
                 records=collected.records,
@@ -207,11 +215,23 @@ def run_ingest(
     return run
 
 
+def _log_skips(source: Source, run: IngestionRun, skipped: list[Skip]) -> None:
+    for skip in skipped:
+        logger.warning(
+            "skipped row source=%s run=%s reason=%s row=%s",
+            source.name,
+            run.pk,
+            skip.reason,
+            skip.excerpt[:200],
+        )
+
+
 def _collect(
     source: Source,
     *,
     window: DateWindow | None,
     files: Sequence[str | Path] | None,
+    series: str,
     http: requests.Session | None,
     progress: ProgressCallback | None,
 ) -> Collected:
@@ -224,7 +244,7 @@ def _collect(
                 raise IngestionError(
                     f"{source.name}: cannot read {path}: {exc.strerror}"
                 ) from exc
-            collected.add(source.parse(body))
+            collected.add(source.parse(body, series=series))
             if progress:
                 progress(index, len(files))
         return collected
@@ -235,7 +255,7 @@ def _collect(
     for index, chunk in enumerate(chunks, start=1):
         try:
             for payload in source.fetch(session, chunk):
-                collected.add(source.parse(payload.body))
+                collected.add(source.parse(payload.body, series=payload.series))
         except requests.RequestException as exc:
             raise IngestionError(
                 f"{source.name}: fetching {chunk} failed: {exc}"

@@ -113,6 +113,15 @@ class OfficialSeries:
         return self.series.split(".", 1)[0] if self.agency == "ecb" else ""
 
     @property
+    def page(self) -> str:
+        """The agency's public page of the series (a row's ``source_url``)."""
+        if self.agency == "bls":
+            return f"https://data.bls.gov/timeseries/{self.series}"
+        if self.agency == "fred":
+            return f"https://fred.stlouisfed.org/series/{self.series}"
+        return f"https://data.ecb.europa.eu/data/datasets/{self.flow}/{self.series}"
+
+    @property
     def key(self) -> str:
         """The ECB series key without its flow; the series id otherwise."""
         return self.series.split(".", 1)[1] if self.agency == "ecb" else self.series

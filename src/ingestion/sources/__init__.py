@@ -21,4 +21,11 @@ __all__ = [
 ]
 
 # One name per source module below: importing a module registers its source.
-from ingestion.sources import forexfactory, fred, investing, tradingeconomics  # noqa: F401
+from ingestion.sources import (  # noqa: F401
+    bls,
+    ecb,
+    forexfactory,
+    fred,
+    investing,
+    tradingeconomics,
+)
