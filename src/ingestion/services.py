@@ -22,7 +22,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from ingestion.indicators import (
 )
 from ingestion.normalise import parse_figure
 from ingestion.official.observations import SeriesVintage
+from ingestion.official.releases import due_series
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources import Source, get_source
 
@@ -127,6 +128,20 @@ def ingest_source(name: str, **options: Any) -> IngestionRun:
     failed first) and KeyError for an unknown source name.
     """
     return run_ingest(get_source(name), **options)
+
+
+def ingest_due(
+    name: str, day: date, *, trigger: str = IngestionRun.Trigger.CLI
+) -> IngestionRun | None:
+    """Run the agency source ``name`` over ``day`` when a release of that day is due
+    and lacks its figure (``official.releases.due_series``); otherwise do nothing, not
+    even log a run: a follow-up attempt after the figure came in costs nothing."""
+    source = get_source(name)
+    window = DateWindow(day, day)
+    agency = getattr(source, "agency", "")
+    if not agency or not due_series(agency, window, now=timezone.now()):
+        return None
+    return run_ingest(source, window=window, trigger=trigger)
 
 
 def run_ingest(

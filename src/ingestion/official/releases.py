@@ -142,6 +142,39 @@ def due_series(
     return wanted
 
 
+def awaited_releases(agency: str, start: datetime, end: datetime) -> list[Release]:
+    """Timed releases between ``start`` and ``end`` of indicators with a series of
+    ``agency`` whose agency figure is not in yet: what its follow-ups are for."""
+    dating: set[str] = set()
+    for slug, specs in official_series().items():
+        for spec in specs:
+            if spec.agency == agency:
+                dating.update(dating_indicators(slug, spec))
+    found = []
+    for release in releases(dating, start.date(), end.date()):
+        if not (release.exact and start < release.scheduled_at <= end):
+            continue
+        if not all(
+            has_official_figure(slug, release.date)
+            for slug in figures_of(release.indicator, agency)
+        ):
+            found.append(release)
+    return found
+
+
+def figures_of(indicator: str, agency: str) -> list[str]:
+    """The indicators with a series of ``agency`` whose releases are ``indicator``'s
+    occurrences (itself, and those it dates)."""
+    return [
+        slug
+        for slug, specs in official_series().items()
+        if any(
+            spec.agency == agency and indicator in dating_indicators(slug, spec)
+            for spec in specs
+        )
+    ]
+
+
 def stored_rows(source: str, keys: Iterable[str]) -> dict[str, StoredRow]:
     """The rows ``source`` stored under the external ids ``keys``, by external id."""
     rows = EconomicEvent.objects.filter(source=source, external_id__in=list(keys))

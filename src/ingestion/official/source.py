@@ -47,6 +47,11 @@ class OfficialSource(Source):
             # (BLS: years a query) split it inside fetch_history.
             self.chunk_days = (history.end - history.start).days + 1
 
+    @classmethod
+    def follows_releases(cls) -> bool:
+        """Whether the scheduler asks this source for figures after releases."""
+        return True
+
     def default_window(self, today: date) -> DateWindow:
         """The days whose releases can still be due."""
         return DateWindow(today - timedelta(days=DUE.days), today)

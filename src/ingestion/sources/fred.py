@@ -75,6 +75,10 @@ class Fred(OfficialSource):
     supports_range = True
     chunk_days = 31
 
+    @classmethod
+    def follows_releases(cls) -> bool:
+        return bool(fred_api_key())  # series need the key; the calendar has no figures
+
     def default_window(self, today: date) -> DateWindow:
         return Source.default_window(self, today)
 
