@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
+from core.figures import parse_figure
 from core.models import (
     FIGURE_FIELDS,
     EconomicEvent,
@@ -50,7 +51,6 @@ from ingestion.indicators import (
     indicator_named_by,
     sync_catalogue,
 )
-from ingestion.normalise import parse_figure
 from ingestion.official.observations import SeriesVintage
 from ingestion.official.releases import due_series
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
