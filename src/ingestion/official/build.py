@@ -47,7 +47,7 @@ effect)
 """
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -72,6 +72,8 @@ FIRST_RELEASE_LAG = {"M": timedelta(days=31), "Q": timedelta(days=100)}
 EARLY = timedelta(days=3)
 # A key-rate decision takes effect within days (the ECB's, the next Wednesday).
 EFFECT_WINDOW = timedelta(days=14)
+
+SeriesLookup = Callable[[str, str], list[tuple[str, OfficialSeries]]]
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,18 @@ def build_records(
     *,
     now: datetime,
     history: History | None = None,
+    series_of: SeriesLookup = indicators_of,
 ) -> Built:
-    """The rows ``source`` writes for ``vintages`` fetched at ``now``; see the module."""
+    """The rows ``source`` writes for ``vintages`` fetched at ``now``; see the module.
+
+    ``series_of(agency, series id)`` gives the (indicator, specification) pairs a
+    series feeds: the catalogue's, unless a test reads a series it does not list.
+    """
     builder = _Builder(source, now, history)
     for vintage in vintages:
         if vintage.agency != source:
             raise ValueError(f"{source} cannot write {vintage.agency}'s series")
-        for slug, spec in indicators_of(vintage.agency, vintage.series_id):
+        for slug, spec in series_of(vintage.agency, vintage.series_id):
             builder.add(slug, spec, vintage)
     return builder.built
 

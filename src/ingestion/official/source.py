@@ -52,6 +52,11 @@ class OfficialSource(Source):
         """Whether the scheduler asks this source for figures after releases."""
         return True
 
+    def history_years(self) -> int:
+        """How many years of reference periods one history run covers: what one
+        request per series can carry."""
+        return 10
+
     def default_window(self, today: date) -> DateWindow:
         """The days whose releases can still be due."""
         return DateWindow(today - timedelta(days=DUE.days), today)

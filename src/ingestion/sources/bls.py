@@ -38,6 +38,10 @@ class Bls(OfficialSource):
         "Statistics itself, on release day; no key needed (BLS_API_KEY: v2)."
     )
 
+    def history_years(self) -> int:
+        # The query also takes the year before (for the first months' changes).
+        return BLS_LIMITS["v2" if bls_api_key() else "v1"][1] - 1
+
     def fetch_due(
         self,
         http: requests.Session,
