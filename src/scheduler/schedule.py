@@ -26,7 +26,9 @@ times apply.
 """
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,11 +107,33 @@ class JobSpec:
 
 
 class DjangoBackgroundScheduler(BackgroundScheduler):
-    """A BackgroundScheduler whose thread closes its Django connections when it ends.
+    """A BackgroundScheduler whose thread closes its Django connections when it ends,
+    and whose shutdown waits for a listener that is re-planning jobs.
 
     The job store queries the database from the scheduler's own thread; without this a
     stopped scheduler (lost leadership, shutdown) would leave that session open.
+
+    A listener runs in the job's worker thread, and APScheduler's ``shutdown(wait=True)``
+    holds the job-store lock while it waits for that thread: a listener re-planning
+    (``get_jobs``) then would wait for the lock forever. So re-planning happens inside
+    ``replanning()``, and shutdown first waits for it and closes it.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._replan_lock = threading.Lock()
+        self._closing = False
+
+    @contextmanager
+    def replanning(self) -> Iterator[bool]:
+        """Hold shutdown off while the caller re-plans; yields False once it began."""
+        with self._replan_lock:
+            yield not self._closing
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._replan_lock:
+            self._closing = True
+        super().shutdown(wait)
 
     def _main_loop(self) -> None:
         try:
@@ -325,7 +349,7 @@ def build_scheduler(now: datetime | None = None) -> DjangoBackgroundScheduler:
 
 
 def _replan_after_crawl(
-    scheduler: BaseScheduler, sources: set[str]
+    scheduler: DjangoBackgroundScheduler, sources: set[str]
 ) -> Callable[[JobExecutionEvent], None]:
     """A listener that re-plans a source's follow-ups after each successful crawl of it.
 
@@ -338,7 +362,9 @@ def _replan_after_crawl(
         if kind not in (REFRESH, MONTHLY, FOLLOWUP) or source not in sources:
             return
         try:
-            sync_followups(scheduler, source, now=datetime.now(UTC))
+            with scheduler.replanning() as allowed:
+                if allowed:
+                    sync_followups(scheduler, source, now=datetime.now(UTC))
         finally:
             # Listeners run in the job's worker thread, outside the job's wrapper.
             close_old_connections()
@@ -356,7 +382,7 @@ def official_sources() -> list[str]:
 
 
 def _replan_agencies_after_jobs(
-    scheduler: BaseScheduler, sources: list[str]
+    scheduler: DjangoBackgroundScheduler, sources: list[str]
 ) -> Callable[[JobExecutionEvent], None]:
     """A listener that re-plans the agency follow-ups after every crawl: a calendar's
     crawl may list or move a release, an agency's run may bring its figure in."""
@@ -366,8 +392,9 @@ def _replan_agencies_after_jobs(
         if kind not in (REFRESH, MONTHLY, FOLLOWUP, OFFICIAL) or not sources:
             return
         try:
-            for source in sources:
-                sync_official_followups(scheduler, source, now=datetime.now(UTC))
+            with scheduler.replanning() as allowed:
+                for source in sources if allowed else ():
+                    sync_official_followups(scheduler, source, now=datetime.now(UTC))
         finally:
             close_old_connections()
 

@@ -12,6 +12,7 @@ from ingestion.official.build import History
 from ingestion.records import EventRecord
 from ingestion.services import ingest_source, upsert_records
 from tests.conftest import fixture_path
+from tests.ingestion.official.calendar import list_release
 from tests.ingestion.official.recorded import envelope_body
 from tests.ingestion.official.test_history import build_gdp
 
@@ -83,34 +84,14 @@ def test_nothing_is_known_before_it_was_listed(release_day):
 
 
 def test_a_forecast_changed_later_is_shown_as_it_was():
-    """A calendar's forecast revised after the instant is rolled back."""
-    record = EventRecord.at(
-        RELEASE,
-        external_id="nfp-20220708",
-        event_name="Non-Farm Employment Change",
-        country="US",
-        currency="USD",
-        forecast="250K",
-    )
-    with at(RELEASE - timedelta(days=3)):
-        upsert_records(source="forexfactory", records=[record])
-    with at(RELEASE - timedelta(days=1)):
-        upsert_records(
-            source="forexfactory",
-            records=[
-                EventRecord.at(RELEASE, **{**_fields(record), "forecast": "268K"})
-            ],
-        )
+    """A calendar's forecast revised after the instant is rolled back (rows written
+    here, not a recording)."""
+    name = "Non-Farm Employment Change"
+    list_release(name, RELEASE, stored_at=RELEASE - timedelta(days=3), forecast="250K")
+    list_release(name, RELEASE, stored_at=RELEASE - timedelta(days=1), forecast="268K")
     [before] = history_as_of("us-nonfarm-payrolls", RELEASE - timedelta(days=2))
     [after] = history_as_of("us-nonfarm-payrolls", RELEASE - timedelta(hours=1))
     assert (text(before["forecast"]), text(after["forecast"])) == ("250K", "268K")
-
-
-def _fields(record: EventRecord) -> dict:
-    return {
-        name: getattr(record, name)
-        for name in ("external_id", "event_name", "country", "currency")
-    }
 
 
 def test_alfred_vintages_answer_each_instant_with_its_vintage():

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import responses
 import time_machine
+from django.db import transaction
 
 from core.models import IngestionRun, Occurrence, OccurrenceRevision
 from ingestion.records import EventRecord
@@ -21,6 +22,7 @@ from scheduler.followups import (
 )
 from scheduler.schedule import SchedulerConfigError, build_scheduler, official_sources
 from tests.conftest import fixture_path
+from tests.ingestion.official.calendar import list_release
 from tests.ingestion.official.recorded import envelope_body
 
 # Job functions close old connections as Django does per request; inside a test's
@@ -129,20 +131,17 @@ def test_attempts_stop_once_every_figure_is_in(july_8_calendar):
         jobs.official_follow_up("bls", date(2022, 7, 8))
     # Payrolls' row too, as an earlier attempt would have stored it (state, not a
     # payload: no BLS payrolls response of 2022 is recorded).
-    upsert_records(
-        source="bls",
-        records=[
-            EventRecord.on(
-                date(2022, 7, 8),
-                "date_only",
-                external_id="us-nonfarm-payrolls:2022-06",
-                event_name="Nonfarm Payrolls",
-                country="US",
-                indicator="us-nonfarm-payrolls",
-                actual="372K",
-            )
-        ],
+    payrolls = EventRecord.on(
+        date(2022, 7, 8),
+        "date_only",
+        external_id="us-nonfarm-payrolls:2022-06",
+        event_name="Nonfarm Payrolls",
+        country="US",
+        indicator="us-nonfarm-payrolls",
+        actual="372K",
     )
+    with transaction.atomic():
+        upsert_records(source="bls", records=[payrolls])
     later = RELEASE + timedelta(minutes=5)
     assert plan_official_followups("bls", now=later) == {}
     with time_machine.travel(later, tick=False):
@@ -156,21 +155,7 @@ def test_the_ecb_follow_up_falls_back_to_the_discontinued_dataset():
     day, so the calendar row is written here. The new HICP dataset answers 404 in
     this test (no response of it is recorded); ICP answers with the recording."""
     at = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
-    upsert_records(
-        source="forexfactory",
-        records=[
-            EventRecord.at(
-                at,
-                external_id="eu-cpi-flash-20250701",
-                event_name="CPI Flash Estimate y/y",
-                country="EU",
-                currency="EUR",
-                importance=3,
-                forecast="2.0%",
-            )
-        ],
-        now=at - timedelta(days=1),
-    )
+    list_release("CPI Flash Estimate y/y", at, country="EU", forecast="2.0%")
     assert "official:ecb:20250701T0900+2" in plan_official_followups(
         "ecb", now=at - timedelta(hours=1)
     )

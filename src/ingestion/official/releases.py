@@ -26,6 +26,10 @@ DUE = timedelta(days=3)
 FALLBACK_DELAY = timedelta(minutes=15)
 
 
+# {indicator: its series of one agency, preferred first}: what a release-day run asks.
+Due = dict[str, tuple[OfficialSeries, ...]]
+
+
 @dataclass(frozen=True)
 class Release:
     """One occurrence of an indicator (or of the indicator that dates it)."""
@@ -119,16 +123,14 @@ def is_fallback(slug: str, spec: OfficialSeries) -> bool:
     return preferred.agency != spec.agency and is_enabled(preferred.agency)
 
 
-def due_series(
-    agency: str, window: DateWindow, *, now: datetime
-) -> dict[str, tuple[OfficialSeries, ...]]:
+def due_series(agency: str, window: DateWindow, *, now: datetime) -> Due:
     """{indicator: its series of ``agency``, preferred first} whose release in
     ``window`` is out by ``now``, at most ``DUE`` old, and has no agency figure yet.
 
     This is what a release-day run of an agency's source asks for: nothing on a day
     without a release, so a small quota (BLS v1) is spent only on indicators due.
     """
-    wanted: dict[str, tuple[OfficialSeries, ...]] = {}
+    wanted: Due = {}
     for slug, specs in official_series().items():
         mine = tuple(spec for spec in specs if spec.agency == agency)
         if not mine:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ingestion.official.build import History, build_records
 from ingestion.official.observations import SeriesVintage
-from ingestion.official.releases import DUE, due_series
+from ingestion.official.releases import DUE, Due, due_series
 from ingestion.official.series import OfficialSeries, official_series
 from ingestion.records import DateWindow, EventRecord, Skip
 from ingestion.sources.base import Payload, Source
@@ -70,11 +70,7 @@ class OfficialSource(Source):
             yield from self.fetch_due(http, due, now=timezone.now())
 
     def fetch_due(
-        self,
-        http: requests.Session,
-        due: dict[str, tuple[OfficialSeries, ...]],
-        *,
-        now: datetime,
+        self, http: requests.Session, due: Due, *, now: datetime
     ) -> Iterator[Payload]:
         """The payloads of the series ``due`` (indicator -> its series, preferred
         first), as current at ``now``."""

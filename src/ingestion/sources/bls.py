@@ -17,7 +17,7 @@ from ingestion.official import bls
 from ingestion.official.build import History
 from ingestion.official.endpoints import BLS_LIMITS, bls_api_key, bls_request, fetch
 from ingestion.official.observations import SeriesVintage
-from ingestion.official.series import OfficialSeries
+from ingestion.official.releases import Due
 from ingestion.official.source import OfficialSource
 from ingestion.records import ParsedPayload, Skip
 from ingestion.sources.base import Payload, register
@@ -43,11 +43,7 @@ class Bls(OfficialSource):
         return BLS_LIMITS["v2" if bls_api_key() else "v1"][1] - 1
 
     def fetch_due(
-        self,
-        http: requests.Session,
-        due: dict[str, tuple[OfficialSeries, ...]],
-        *,
-        now: datetime,
+        self, http: requests.Session, due: Due, *, now: datetime
     ) -> Iterator[Payload]:
         ids = sorted({specs[0].series for specs in due.values()})
         yield from self._queries(http, ids, now.year - RECENT_YEARS + 1, now.year)

@@ -19,6 +19,7 @@ from ingestion.official import ecb
 from ingestion.official.build import EFFECT_WINDOW, History
 from ingestion.official.endpoints import ecb_data_request, fetch
 from ingestion.official.observations import SeriesVintage
+from ingestion.official.releases import Due
 from ingestion.official.series import OfficialSeries
 from ingestion.official.source import OfficialSource
 from ingestion.records import ParsedPayload
@@ -40,11 +41,7 @@ class Ecb(OfficialSource):
     )
 
     def fetch_due(
-        self,
-        http: requests.Session,
-        due: dict[str, tuple[OfficialSeries, ...]],
-        *,
-        now: datetime,
+        self, http: requests.Session, due: Due, *, now: datetime
     ) -> Iterator[Payload]:
         for specs in due.values():
             yield self._first_found(http, specs, now.date() - RECENT, None)

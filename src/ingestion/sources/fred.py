@@ -38,8 +38,8 @@ from ingestion.official.endpoints import (
     fred_observations_request,
 )
 from ingestion.official.observations import SeriesVintage
-from ingestion.official.releases import DUE
-from ingestion.official.series import OfficialSeries, indicators_of
+from ingestion.official.releases import DUE, Due
+from ingestion.official.series import indicators_of
 from ingestion.official.source import OfficialSource
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources.base import Payload, Source, load_json, parse_html, register
@@ -103,11 +103,7 @@ class Fred(OfficialSource):
         )
 
     def fetch_due(
-        self,
-        http: requests.Session,
-        due: dict[str, tuple[OfficialSeries, ...]],
-        *,
-        now: datetime,
+        self, http: requests.Session, due: Due, *, now: datetime
     ) -> Iterator[Payload]:
         for series in sorted({specs[0].series for specs in due.values()}):
             request = fred_observations_request(

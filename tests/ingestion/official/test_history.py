@@ -22,9 +22,10 @@ from ingestion.official import fred
 from ingestion.official.build import History, build_records
 from ingestion.official.observations import Period, SeriesVintage
 from ingestion.official.series import OfficialSeries
-from ingestion.records import DateWindow, EventRecord
+from ingestion.records import DateWindow
 from ingestion.services import ingest_source, upsert_records
 from tests.conftest import fixture_bytes, fixture_path
+from tests.ingestion.official.calendar import list_release
 from tests.ingestion.official.recorded import cassette_bodies, envelope_body
 
 pytestmark = pytest.mark.django_db
@@ -128,18 +129,7 @@ def test_written_vintages_carry_their_vintage_dates_in_the_change_log():
 
 def test_a_vintage_on_a_calendar_release_day_is_dated_at_the_release():
     at = datetime(2022, 8, 25, 12, 30, tzinfo=UTC)
-    upsert_records(
-        source="forexfactory",
-        records=[
-            EventRecord.at(
-                at,
-                external_id="prelim-gdp-20220825",
-                event_name="Prelim GDP q/q",
-                country="US",
-                currency="USD",
-            )
-        ],
-    )
+    list_release("Prelim GDP q/q", at)
     history = History(("us-gdp-qoq",), date(2022, 4, 1), date(2022, 6, 30))
     [record] = build_gdp(history, datetime(2024, 11, 3, tzinfo=UTC)).records
     assert record.revised_history[0][0] == at
@@ -294,18 +284,12 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(tmp_path, settings):
 def test_ecb_backfill_tries_every_series_of_the_indicator(tmp_path):
     """The new HICP dataset is not recorded (404 here); the discontinued ICP holds
     2025. A flash day written here (no calendar recording covers it) dates June."""
-    upsert_records(
-        source="forexfactory",
-        records=[
-            EventRecord.at(
-                datetime(2025, 7, 1, 9, 0, tzinfo=UTC),
-                external_id="eu-cpi-flash-20250701",
-                event_name="CPI Flash Estimate y/y",
-                country="EU",
-                currency="EUR",
-                actual="2.0%",
-            )
-        ],
+    list_release(
+        "CPI Flash Estimate y/y",
+        datetime(2025, 7, 1, 9, 0, tzinfo=UTC),
+        country="EU",
+        stored_at=datetime(2025, 7, 1, 9, 5, tzinfo=UTC),
+        actual="2.0%",
     )
     responses.get(ECB + "HICP/M.U2.N.000000.4D0.ANR", status=404)
     responses.get(ECB + "ICP/M.U2.N.000000.4.ANR", body=envelope_body(HICP_2025))
@@ -345,18 +329,7 @@ def test_a_missing_fred_series_id_is_named(tmp_path):
 def test_fred_observations_replay_with_series(tmp_path):
     """``ingest fred --file F --series PAYEMS`` on the day of April 2023's release:
     +253K, the first print (PROVENANCE.md); the body is the values of 5 May 2023."""
-    upsert_records(
-        source="forexfactory",
-        records=[
-            EventRecord.at(
-                datetime(2023, 5, 5, 12, 30, tzinfo=UTC),
-                external_id="nfp-20230505",
-                event_name="Non-Farm Employment Change",
-                country="US",
-                currency="USD",
-            )
-        ],
-    )
+    list_release("Non-Farm Employment Change", datetime(2023, 5, 5, 12, 30, tzinfo=UTC))
     path = tmp_path / "payems.json"
     path.write_bytes(
         fixture_bytes(

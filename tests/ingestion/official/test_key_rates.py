@@ -15,8 +15,7 @@ import pytest
 
 from ingestion.official.build import History, build_records
 from ingestion.official.observations import Observation, Period, SeriesVintage
-from ingestion.records import EventRecord
-from ingestion.services import upsert_records
+from tests.ingestion.official.calendar import list_release
 
 pytestmark = pytest.mark.django_db
 
@@ -36,19 +35,7 @@ def deposit_rate(*changes: tuple[date, str]) -> SeriesVintage:
 @pytest.fixture
 def decisions():
     for at in (JUNE_DECISION, JULY_DECISION):
-        upsert_records(
-            source="forexfactory",
-            records=[
-                EventRecord.at(
-                    at,
-                    external_id=f"mrr-{at:%Y%m%d}",
-                    event_name="Main Refinancing Rate",
-                    country="EU",
-                    currency="EUR",
-                    importance=3,
-                )
-            ],
-        )
+        list_release("Main Refinancing Rate", at, country="EU")
 
 
 def test_a_change_is_the_decision_s_figure_on_the_day(decisions):

@@ -8,7 +8,7 @@ writes the calendar row itself and says so. The agency side is always a recordin
 """
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,9 +21,9 @@ from core.models import (
     Occurrence,
     OccurrenceRevision,
 )
-from ingestion.records import EventRecord
-from ingestion.services import ingest_source, upsert_records
+from ingestion.services import ingest_source
 from tests.conftest import fixture_path
+from tests.ingestion.official.calendar import list_release
 from tests.ingestion.official.recorded import envelope_body, ruby_assigned_json
 
 pytestmark = pytest.mark.django_db
@@ -73,20 +73,6 @@ def vintage_2016_body(**changes: str) -> bytes:
                 row["value"] = changes.get(key, row["value"])
     envelope = {"status": "REQUEST_SUCCEEDED", "message": [], "Results": results}
     return json.dumps(envelope, default=str).encode()
-
-
-def calendar_row(source: str, name: str, at: datetime, country: str = "US") -> None:
-    """A row as a calendar lists it before the release (name and time, no figures),
-    for days no calendar recording covers."""
-    record = EventRecord.at(
-        at,
-        external_id=f"{name}-{at:%Y%m%d}",
-        event_name=name,
-        country=country,
-        currency={"US": "USD", "EU": "EUR"}[country],
-        importance=3,
-    )
-    upsert_records(source=source, records=[record], now=at.replace(hour=0))
 
 
 def occurrence(indicator: str, day: date) -> Occurrence:
@@ -164,15 +150,13 @@ def test_the_agency_wins_and_an_aggregator_that_disagrees_is_a_conflict(tmp_path
     assert (rate.actual, rate.actual_source, rate.conflicts) == ("3.6%", "bls", [])
 
     # An aggregator printing another figure: flagged, and the agency's stays.
-    record = EventRecord.at(
+    list_release(
+        "Unemployment Rate",
         JULY_8,
-        external_id="ur-20220708",
-        event_name="Unemployment Rate",
-        country="US",
-        currency="USD",
+        source="tradingeconomics",
+        stored_at=JULY_8 + timedelta(minutes=5),
         actual="3.7%",
     )
-    upsert_records(source="tradingeconomics", records=[record])
     rate.refresh_from_db()
     assert (rate.actual, rate.actual_source) == ("3.6%", "bls")
     assert rate.conflicts == ["actual"]
@@ -183,11 +167,7 @@ def test_the_agency_wins_and_an_aggregator_that_disagrees_is_a_conflict(tmp_path
 def test_the_first_print_is_kept_and_a_revision_is_logged(tmp_path):
     """May 2016 payrolls: +38K on 3 June 2016; a later vintage with May's level up
     stands for a revision (a derived body, not a recording)."""
-    calendar_row(
-        "forexfactory",
-        "Non-Farm Employment Change",
-        datetime(2016, 6, 3, 12, 30, tzinfo=UTC),
-    )
+    list_release("Non-Farm Employment Change", datetime(2016, 6, 3, 12, 30, tzinfo=UTC))
     with time_machine.travel(datetime(2016, 6, 3, 12, 33, tzinfo=UTC), tick=False):
         replay(tmp_path, "bls", vintage_2016_body())
     payrolls = EconomicEvent.objects.get(external_id="us-nonfarm-payrolls:2016-05")
@@ -225,9 +205,12 @@ def test_the_first_print_is_kept_and_a_revision_is_logged(tmp_path):
 
 def test_unemployment_and_earnings_of_one_release_come_in_one_payload(tmp_path):
     at = datetime(2016, 6, 3, 12, 30, tzinfo=UTC)
-    for name in ("Non-Farm Employment Change", "Unemployment Rate"):
-        calendar_row("forexfactory", name, at)
-    calendar_row("forexfactory", "Average Hourly Earnings m/m", at)
+    for name in (
+        "Non-Farm Employment Change",
+        "Unemployment Rate",
+        "Average Hourly Earnings m/m",
+    ):
+        list_release(name, at)
     with time_machine.travel(datetime(2016, 6, 3, 12, 33, tzinfo=UTC), tick=False):
         replay(tmp_path, "bls", vintage_2016_body())
     printed = {
@@ -244,7 +227,7 @@ def test_unemployment_and_earnings_of_one_release_come_in_one_payload(tmp_path):
 def test_the_shutdown_gap_is_no_figure_never_a_zero(tmp_path):
     """November 2025 CPI came out on 18 December with October missing ("-", footnote
     X): no m/m figure for November (it needs October), none for October."""
-    calendar_row("forexfactory", "CPI m/m", datetime(2025, 12, 18, 13, 30, tzinfo=UTC))
+    list_release("CPI m/m", datetime(2025, 12, 18, 13, 30, tzinfo=UTC))
     with time_machine.travel(datetime(2025, 12, 18, 13, 32, tzinfo=UTC), tick=False):
         run = replay(tmp_path, "bls", envelope_body(CPI_SA_2025))
     assert (run.status, run.created) == ("succeeded", 0)
@@ -274,11 +257,8 @@ def test_a_bls_refusal_fails_the_run_with_its_message(tmp_path):
 def test_euro_area_hicp_first_print_on_flash_day(tmp_path):
     """June 2025 HICP flash, 1 July 2025 09:00 UTC: 2.0% (the ECB's file holds the
     final figure, the same here). No calendar recording covers the day."""
-    calendar_row(
-        "forexfactory",
-        "CPI Flash Estimate y/y",
-        datetime(2025, 7, 1, 9, 0, tzinfo=UTC),
-        country="EU",
+    list_release(
+        "CPI Flash Estimate y/y", datetime(2025, 7, 1, 9, 0, tzinfo=UTC), country="EU"
     )
     with time_machine.travel(datetime(2025, 7, 1, 9, 2, tzinfo=UTC), tick=False):
         run = replay(tmp_path, "ecb", envelope_body(HICP_2025))
