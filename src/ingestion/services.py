@@ -53,6 +53,7 @@ from ingestion.indicators import (
 )
 from ingestion.official.observations import SeriesVintage
 from ingestion.official.releases import due_series
+from ingestion.recordings import unwrap
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources import Source, get_source
 
@@ -254,12 +255,15 @@ def _collect(
     if files is not None:
         for index, path in enumerate(files, start=1):
             try:
-                body = Path(path).read_bytes()
+                data = Path(path).read_bytes()
             except OSError as exc:
                 raise IngestionError(
                     f"{source.name}: cannot read {path}: {exc.strerror}"
                 ) from exc
-            collected.add(source.parse(body, series=series))
+            for recorded in unwrap(data, Path(path).name):
+                collected.add(
+                    source.parse(recorded.body, series=series or recorded.series)
+                )
             if progress:
                 progress(index, len(files))
         return collected

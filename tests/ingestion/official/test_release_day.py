@@ -21,8 +21,10 @@ from core.models import (
     Occurrence,
     OccurrenceRevision,
 )
+from ingestion.errors import IngestionError, PayloadError
+from ingestion.recordings import unwrap
 from ingestion.services import ingest_source
-from tests.conftest import fixture_path
+from tests.conftest import fixture_bytes, fixture_path
 from tests.ingestion.official.calendar import list_release
 from tests.ingestion.official.recorded import envelope_body, ruby_assigned_json
 
@@ -297,3 +299,25 @@ def test_june_2022_cpi_month_on_month_on_its_release_day(tmp_path):
     # it (0.9: BLS has revised its seasonal factors since, so a revision here).
     assert (cpi.previous, cpi.revised_previous) == ("1.0%", "0.9%")
     assert cpi.conflicts == []
+
+
+def test_recordings_replay_in_the_wrappers_they_were_saved_in():
+    """``ingest --file`` takes a capturer's envelope or a VCR cassette as it is: the
+    BLS envelope straight from tests/fixtures, and the ALFRED cassette, whose request
+    names its series (GDP, which no catalogued indicator reads)."""
+    ingest("investing", INVESTING_BEFORE)
+    with time_machine.travel(datetime(2022, 7, 8, 12, 32, tzinfo=UTC), tick=False):
+        run = ingest("bls", f"official/{UNEMPLOYMENT_2022}")
+    assert run.created == 1
+    cassette = "official/fred/alfred_GDP_observations_output_type4_initial_release_2024-11-03_2025-01-20.cassette.yaml"
+    with pytest.raises(IngestionError, match="fred: series GDP feeds no indicator"):
+        ingest("fred", cassette)
+
+
+def test_a_cassette_yields_every_recorded_response_with_its_series():
+    cassette = "official/fred/alfred_GDP_observations_output_type4_initial_release_2024-11-03_2025-01-20.cassette.yaml"
+    recorded = unwrap(fixture_bytes(cassette))
+    assert [r.series for r in recorded] == ["GDP", "GDP"]  # recorded twice
+    assert all(r.body.startswith(b'{"realtime_start":"1776-07-04"') for r in recorded)
+    with pytest.raises(PayloadError, match=r"x\.yaml: the cassette holds no response"):
+        unwrap(b"interactions: []\n", "x.yaml")
