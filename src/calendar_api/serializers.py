@@ -81,10 +81,15 @@ class FiguresMixin(OrderedSerializer):
     revised_previous = FigureSerializer(
         allow_null=True, help_text="The previous figure after this release revised it."
     )
+    revised = FigureSerializer(
+        allow_null=True,
+        help_text="This release's own figure as the agency revised it later (the "
+        "actual stays the first print).",
+    )
 
 
 WHEN = ("date", "time", "datetime", "time_precision")
-FIGURE_NAMES = ("actual", "forecast", "previous", "revised_previous")
+FIGURE_NAMES = ("actual", "forecast", "previous", "revised_previous", "revised")
 
 
 class WhenMixin(OrderedSerializer):

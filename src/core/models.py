@@ -76,12 +76,24 @@ class Outcome(models.TextChoices):
     WORSE = "worse", "Worse than forecast for the currency"
     INLINE = "inline", "As forecast"
 
+    @classmethod
+    def of(cls, surprise, higher_is_better: bool | None) -> str:
+        """The outcome of ``surprise`` (actual - forecast) for an indicator whose
+        higher prints are good (True), bad (False) or of unknown meaning (None: "")."""
+        if surprise is None or higher_is_better is None:
+            return ""
+        if surprise == 0:
+            return cls.INLINE
+        return cls.BETTER if (surprise > 0) == higher_is_better else cls.WORSE
 
-# The four published figures of an occurrence. Each is stored three times: the text as
+
+# The published figures of an occurrence. Each is stored three times: the text as
 # published ("254K", "<0.25%", "4.44|2.7", "Pass"), and when it is a number, its Decimal
 # value (254) and unit ("K"). ``revised_previous`` is the previous figure after the
-# source revised it; ``previous`` stays what was first shown (see docs/data-model.md).
-FIGURE_FIELDS = ("actual", "forecast", "previous", "revised_previous")
+# source revised it; ``previous`` stays what was first shown. ``revised`` is this
+# period's own figure as an agency revised it later (or its current value when the
+# first print is unknown); ``actual`` stays the first print (see docs/data-model.md).
+FIGURE_FIELDS = ("actual", "forecast", "previous", "revised_previous", "revised")
 
 
 class Indicator(models.Model):
@@ -231,6 +243,16 @@ class CalendarEntry(models.Model):
         max_digits=28, decimal_places=8, null=True, blank=True
     )
     revised_previous_unit = models.CharField(max_length=8, blank=True, default="")
+    revised = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="This period's figure as revised after its first print (agencies).",
+    )
+    revised_value = models.DecimalField(
+        max_digits=28, decimal_places=8, null=True, blank=True
+    )
+    revised_unit = models.CharField(max_length=8, blank=True, default="")
     status = models.CharField(
         max_length=16, choices=EventStatus.choices, default=EventStatus.SCHEDULED
     )
@@ -418,6 +440,7 @@ class IngestionRun(models.Model):
         SCHEDULER = "scheduler", "Scheduler"
         FILE = "file", "Recorded file"
         SAMPLE = "sample", "Bundled sample data"
+        BACKFILL = "backfill", "History backfill"
         TEST = "test", "Test"
 
     class Status(models.TextChoices):

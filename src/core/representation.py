@@ -54,6 +54,7 @@ def occurrence_json(row: dict, tz: ZoneInfo | None = None) -> dict:
         "forecast": figure_json(row, "forecast"),
         "previous": figure_json(row, "previous"),
         "revised_previous": figure_json(row, "revised_previous"),
+        "revised": figure_json(row, "revised"),
         "actual_source": row["actual_source"] or None,
         "surprise": float(surprise) if surprise is not None else None,
         "surprise_z": row["surprise_z"],

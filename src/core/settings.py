@@ -291,7 +291,10 @@ SPECTACULAR_SETTINGS = {
 # INGESTION
 # ------------------------------------------------------------------------------
 # Enabled sources, by slug. TradingEconomics needs a real key for more than its demo.
-INGESTION_SOURCES = env_list("INGESTION_SOURCES", default=["forexfactory", "fred"])
+# bls and ecb (the agencies' own figures) need no key and fetch only on release days.
+INGESTION_SOURCES = env_list(
+    "INGESTION_SOURCES", default=["forexfactory", "fred", "bls", "ecb"]
+)
 INGESTION_USER_AGENT = os.environ.get(
     "INGESTION_USER_AGENT",
     "dipping-calendar/0.1 (+https://github.com/dipping-calendar/dipping-calendar)",
@@ -326,6 +329,11 @@ SCHEDULER_LOCK_PATH = os.environ.get("SCHEDULER_LOCK_PATH", "")
 SCHEDULER_FOLLOWUP_DELAY_MINUTES = env_int("SCHEDULER_FOLLOWUP_DELAY_MINUTES", 2)
 # Follow-ups are planned this far ahead (re-planned after every scheduled crawl).
 SCHEDULER_FOLLOWUP_HORIZON_DAYS = env_int("SCHEDULER_FOLLOWUP_HORIZON_DAYS", 8)
+# Minutes after a release at which an agency's source asks for its figure: its API
+# lags the press release by minutes; an attempt finding the figure in cancels the rest.
+SCHEDULER_OFFICIAL_ATTEMPTS_MINUTES = env_list(
+    "SCHEDULER_OFFICIAL_ATTEMPTS_MINUTES", default=["2", "5", "10", "20", "40"]
+)
 # Job execution history is pruned weekly beyond this age. Catch-up after downtime reads
 # the last successful execution, so keep it longer than the monthly crawl's period.
 SCHEDULER_EXECUTION_MAX_AGE_DAYS = env_int("SCHEDULER_EXECUTION_MAX_AGE_DAYS", 90)

@@ -23,6 +23,12 @@ class SourceInfo(Protocol):
     supports_range: ClassVar[bool]
     schedule: ClassVar[str]  # default refresh cron (UTC)
     precedence: ClassVar[int]  # whose view an occurrence takes: lower wins
+    # Whose figures an occurrence takes (actual, previous...): lower wins; None means
+    # ``precedence``. The agencies come first for figures, the calendars for times.
+    figure_precedence: ClassVar[int | None]
+    # True for the agencies: a stored first print (``actual``) is never overwritten; a
+    # later different figure is the row's ``revised`` value.
+    keeps_first_print: ClassVar[bool]
 
 
 S = TypeVar("S", bound=SourceInfo)
@@ -56,6 +62,21 @@ def precedence(name: str) -> int:
     """The source's ``precedence`` (docs/data-model.md); unregistered sources come last."""
     source = _registry.get(name)
     return source.precedence if source is not None else 1000
+
+
+def figure_precedence(name: str) -> int:
+    """The source's ``figure_precedence``, else its ``precedence`` (docs/data-model.md)."""
+    source = _registry.get(name)
+    if source is None:
+        return 1000
+    chosen = getattr(source, "figure_precedence", None)
+    return source.precedence if chosen is None else chosen
+
+
+def keeps_first_print(name: str) -> bool:
+    """True when the source's stored first prints are kept (the agencies)."""
+    source = _registry.get(name)
+    return bool(getattr(source, "keeps_first_print", False))
 
 
 def is_enabled(name: str) -> bool:

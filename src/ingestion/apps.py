@@ -19,19 +19,21 @@ class IngestionConfig(AppConfig):
 
 
 def prepare_calendar(sender, using: str, apps, **kwargs) -> None:
-    """After ``migrate``: the indicator catalogue in the database, and every stored row
-    matched and consolidated, so an upgraded install lists occurrences at once rather
-    than after its first crawl. Quick when nothing changed; skipped when the schema
-    is not (yet, or any more) the one with occurrences."""
+    """After ``migrate``: the indicator catalogue in the database, every stored row
+    matched and consolidated (an upgraded install lists occurrences at once rather than
+    after its first crawl), and stored documents in the current API shape. Quick when
+    nothing changed; skipped when the schema is not (yet, or any more) current."""
     try:
-        apps.get_model("core", "Occurrence")._meta.get_field("document")
+        apps.get_model("core", "Occurrence")._meta.get_field("revised")
     except (LookupError, FieldDoesNotExist):
         return
     from django.db import transaction
     from django.utils import timezone
 
+    from ingestion.consolidation import refresh_documents
     from ingestion.services import lock_writers, prepare_indicators
 
     with transaction.atomic(using=using):
         lock_writers()
         prepare_indicators(None, timezone.now())
+        refresh_documents()

@@ -22,8 +22,11 @@ Release-level rows
 Precedence
   Each consolidated field comes from the member with the highest precedence (the
   lowest ``Source.precedence``) that has a value for it: the time from a member with an
-  exact time when there is one; each figure separately. Cancelled members count only
-  when every member is cancelled.
+  exact time when there is one. Each figure (actual, forecast, previous, revised
+  previous, revised) separately, by ``Source.figure_precedence`` instead: the agencies
+  (``bls``, ``ecb``: 1; ``fred``'s series: 5) before any calendar, so the agency's own
+  figure wins and ``actual_source`` names it. Cancelled members count only when every
+  member is cancelled.
 
 Identity
   An occurrence keeps its id while its members change: each new grouping takes over the
@@ -37,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 from django.db import connection
 from django.db.models import Q
@@ -60,7 +64,7 @@ from core.representation import (
 )
 from ingestion.bulk import write_rows
 from ingestion.indicators import announced_by
-from ingestion.sources import source_precedence
+from ingestion.sources import figure_precedence, source_precedence
 
 TIME_TOLERANCE = timedelta(minutes=30)
 SURPRISE_WINDOW = 24  # surprises the z-score's standard deviation is taken over
@@ -90,8 +94,9 @@ WRITTEN_FIELDS = (
 # The columns of an occurrence row as written, and as read back to compare.
 ROW_FIELDS = ("id", *WRITTEN_FIELDS, "first_seen_at", "updated_at", "document")
 STORED_FIELDS = (*ROW_FIELDS, "surprise_z")
-# Figures two sources can disagree on, and the time (within the tolerance).
-CONFLICT_FIELDS = ("time", *FIGURE_FIELDS)
+# Figures two sources can disagree on, and the time (within the tolerance). Not
+# ``revised``: only the agencies publish it, and a revision is not a disagreement.
+CONFLICT_FIELDS = ("time", "actual", "forecast", "previous", "revised_previous")
 
 
 @dataclass
@@ -193,6 +198,7 @@ def _load_rows(groups: set[Group]) -> list[dict]:
     ]
     for row in rows:
         row["precedence"] = source_precedence(row["source"])
+        row["figure_precedence"] = figure_precedence(row["source"])
     rows.sort(
         key=lambda row: (
             row["precedence"],
@@ -449,8 +455,10 @@ def _changed(
                 )
             )
     row = {**old, **values, "updated_at": now}
-    if values["actual"] and not old["actual_at"]:
-        row["actual_at"] = now
+    if values["actual"] and (
+        not old["actual_at"] or values["actual_source"] != old["actual_source"]
+    ):
+        row["actual_at"] = now  # when this source's actual was first seen
     return row
 
 
@@ -498,8 +506,9 @@ def consolidated_values(cluster: Cluster, indicator: Indicator) -> dict:
         "importance": _first(chosen, "importance", blank=None) or indicator.importance,
         "actual_source": "",
     }
+    by_figures = sorted(chosen, key=itemgetter("figure_precedence"))  # stable
     for name in FIGURE_FIELDS:
-        row = next((row for row in chosen if row[name]), None)
+        row = next((row for row in by_figures if row[name]), None)
         values[name] = row[name] if row else ""
         values[f"{name}_value"] = row[f"{name}_value"] if row else None
         values[f"{name}_unit"] = row[f"{name}_unit"] if row else ""
@@ -512,7 +521,7 @@ def consolidated_values(cluster: Cluster, indicator: Indicator) -> dict:
             EventStatus.RELEASED if values["actual"] else EventStatus.SCHEDULED
         )
     values["surprise"] = surprise(values)
-    values["outcome"] = outcome(values["surprise"], indicator.higher_is_better)
+    values["outcome"] = Outcome.of(values["surprise"], indicator.higher_is_better)
     values["sources"] = [
         source_entry(row, release=row in cluster.attached) for row in cluster.members
     ]
@@ -534,14 +543,6 @@ def surprise(values: dict) -> Decimal | None:
     ):
         return None
     return actual - forecast
-
-
-def outcome(difference: Decimal | None, higher_is_better: bool | None) -> str:
-    if difference is None or higher_is_better is None:
-        return ""
-    if difference == 0:
-        return Outcome.INLINE
-    return Outcome.BETTER if (difference > 0) == higher_is_better else Outcome.WORSE
 
 
 def conflicts(rows: list[dict]) -> list[str]:
@@ -595,6 +596,33 @@ def update_surprise_scores(indicator_ids: Iterable[str], now: datetime) -> int:
                 earlier.append(difference)
     _write_scores(changed, now)
     return len(changed)
+
+
+def refresh_documents(*, force: bool = False) -> int:
+    """Re-render stored documents when the representation changed since they were
+    written (a new release of the code); returns how many were rewritten.
+
+    Whether it changed is read off the newest occurrence: its stored document against
+    a fresh rendering. ``migrate`` calls this (ingestion.apps), so a deploy that
+    changes the API's shape never serves documents of the old shape.
+    """
+    newest = Occurrence.objects.order_by("-id").values(*OCCURRENCE_COLUMNS, "document")
+    row = newest.first()
+    if row is None or (not force and row["document"] == occurrence_document(row)):
+        return 0
+    pks = list(Occurrence.objects.order_by("pk").values_list("pk", flat=True))
+    table = connection.ops.quote_name(Occurrence._meta.db_table)
+    for start in range(0, len(pks), 1000):
+        rows = Occurrence.objects.filter(pk__in=pks[start : start + 1000])
+        updates = [
+            (occurrence_document(row), row["id"])
+            for row in rows.values(*OCCURRENCE_COLUMNS)
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET document = %s WHERE id = %s", updates
+            )
+    return len(pks)
 
 
 def _write_scores(scores: dict[int, float | None], now: datetime) -> None:

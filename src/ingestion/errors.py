@@ -13,5 +13,9 @@ class PayloadError(IngestionError):
     """The payload is not what the source publishes (truncated, wrong format, empty)."""
 
 
+class SeriesNotFound(IngestionError):
+    """An agency does not have the series asked for (HTTP 404): try its next one."""
+
+
 class InvalidRow(ValueError):
     """One row cannot be turned into an event; the run skips it and counts it."""

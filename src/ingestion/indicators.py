@@ -7,6 +7,8 @@ it to stored rows at once).
 
 ``IndicatorResolver.resolve()`` answers, for one row, in this order:
 
+0. the indicator the row names itself (an agency's row: ``EventRecord.indicator``, kept
+   in its key ``us-cpi-mom:2026-05``), never a name match;
 1. the source's own alias: its event-type id (Investing, TradingEconomics, a FRED
    release) or the name it prints, in the row's country (ForexFactory);
 2. any catalogued indicator of the row's country whose name, or a name alias, normalises
@@ -26,6 +28,7 @@ from core.models import (
     IndicatorCategory,
     IndicatorFrequency,
 )
+from core.sources import keeps_first_print
 from ingestion.catalogue import (
     ALIAS_KEYS,
     Catalogue,
@@ -35,6 +38,7 @@ from ingestion.catalogue import (
     normalise_name,
     slug_for,
 )
+from ingestion.errors import IngestionError
 
 _CATEGORY_BY_KIND = {
     EventKind.SPEECH: IndicatorCategory.SPEECHES,
@@ -78,18 +82,37 @@ class RowKey:
     kind: str = EventKind.RELEASE
     currency: str = ""
     category: str = ""
+    indicator: str = ""  # named by the row itself (the agencies)
 
     @classmethod
     def of(cls, source: str, row: object) -> "RowKey":
-        """The key of ``row``: a stored row's ``.values()`` dict, or a record."""
-        get = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
-        return cls(source, *(get(name) for name in ROW_KEY_FIELDS))
+        """The key of ``row``: a stored row's ``.values()`` dict (with its
+        ``external_id``), or a record."""
+        if isinstance(row, dict):
+            named = indicator_named_by(source, row["external_id"])
+            return cls(source, *(row[name] for name in ROW_KEY_FIELDS), indicator=named)
+        values = (getattr(row, name) for name in ROW_KEY_FIELDS)
+        return cls(source, *values, indicator=row.indicator)
 
 
 # What the resolver reads of a row, after the source.
 ROW_KEY_FIELDS = (
     "country", "event_name", "source_event_id", "kind", "currency", "category",
 )  # fmt: skip
+
+
+def official_key(indicator: str, period: str) -> str:
+    """The ``external_id`` of an agency's row: one per indicator and reference period
+    (``us-nonfarm-payrolls:2026-05``)."""
+    return f"{indicator}:{period}"
+
+
+def indicator_named_by(source: str, external_id: str) -> str:
+    """The indicator an agency's row names in its key (``official_key``), else ""."""
+    if not keeps_first_print(source):
+        return ""
+    slug, separator, _ = external_id.partition(":")
+    return slug if separator else ""
 
 
 # SYNC
@@ -256,7 +279,17 @@ class IndicatorResolver:
         self._new: list[Indicator] = []
 
     def resolve(self, row: RowKey) -> str:
-        """The id of ``row``'s indicator, creating an uncatalogued one if need be."""
+        """The id of ``row``'s indicator, creating an uncatalogued one if need be.
+
+        Raises IngestionError when the row names an indicator that does not exist.
+        """
+        if row.indicator:
+            if row.indicator not in self._known:
+                raise IngestionError(
+                    f"{row.source}: a row names indicator {row.indicator!r}, which "
+                    "is not in the catalogue"
+                )
+            return row.indicator
         slug = self._resolved.get(row)
         if slug is not None:
             return slug

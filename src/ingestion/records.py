@@ -16,8 +16,10 @@ from core.countries import is_currency_code
 from core.models import EconomicEvent, EventKind, Outcome, TimePrecision
 from ingestion.errors import InvalidRow
 from ingestion.normalise import infer_category
+from ingestion.official.observations import SeriesVintage
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_INDICATOR = re.compile(r"^[a-z]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Calendars list decades of history and a few years ahead; anything else is garbage.
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2200, 12, 31)
@@ -72,8 +74,18 @@ class EventRecord:
     forecast: str = ""
     previous: str = ""
     revised_previous: str = ""
+    # This period's figure as revised after its first print (``actual``), or, with
+    # ``actual`` empty, its current value when the first print is not known (agencies).
+    revised: str = ""
     source_url: str = ""
     source_outcome: str = ""  # the source's own better/worse mark on the actual
+    # The indicator (slug) this row is, when the source knows it (the agencies, from
+    # the catalogue's official series): the resolver takes it before any name matching.
+    indicator: str = ""
+    # The successive values of ``revised`` with the instants they became current
+    # (ALFRED vintage dates), oldest first, the last one being ``revised``: the writer
+    # dates its change-log entries by them instead of by the run's time.
+    revised_history: tuple[tuple[datetime, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.external_id:
@@ -107,12 +119,25 @@ class EventRecord:
             object.__setattr__(
                 self, "category", infer_category(self.event_name, self.kind)
             )
+        if self.indicator and not _INDICATOR.match(self.indicator):
+            raise InvalidRow(
+                f"indicator {self.indicator!r} is not a slug like us-cpi-mom"
+            )
+        self._check_revised_history()
         for name, limit in MAX_LENGTHS.items():
             value = getattr(self, name)
             if len(value) > limit:
                 raise InvalidRow(
                     f"{name} is {len(value)} characters, more than {limit}"
                 )
+
+    def _check_revised_history(self) -> None:
+        if not self.revised_history:
+            return
+        if any(when.tzinfo is None for when, _ in self.revised_history):
+            raise InvalidRow("revised_history instants must be aware")
+        if self.revised_history[-1][1] != self.revised:
+            raise InvalidRow("revised_history must end with the revised value")
 
     @classmethod
     def at(cls, instant: datetime, **values: Any) -> "EventRecord":
@@ -169,3 +194,7 @@ class ParsedPayload:
     records: list[EventRecord] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     window: DateWindow | None = None
+    # An agency's series: which rows they become depends on what is stored (which
+    # release a period belongs to), so ``Source.finish`` turns them into records in
+    # the write transaction.
+    series: list[SeriesVintage] = field(default_factory=list)

@@ -21,8 +21,8 @@ import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
+from core.figures import parse_figure
 from core.models import (
     FIGURE_FIELDS,
     EconomicEvent,
@@ -39,6 +40,7 @@ from core.models import (
     EventStatus,
     IngestionRun,
 )
+from core.sources import keeps_first_print
 from ingestion.bulk import write_rows
 from ingestion.consolidation import Group, consolidate
 from ingestion.errors import IngestionError
@@ -49,7 +51,9 @@ from ingestion.indicators import (
     RowKey,
     sync_catalogue,
 )
-from ingestion.normalise import parse_figure
+from ingestion.official.observations import SeriesVintage
+from ingestion.official.releases import due_series
+from ingestion.recordings import unwrap
 from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 from ingestion.sources import Source, get_source
 
@@ -73,12 +77,14 @@ TRACKED_FIELDS = (
     "forecast",
     "previous",
     "revised_previous",
+    "revised",
     "source_url",
     "source_event_id",
     "source_outcome",
 )
 _record_values = attrgetter(*TRACKED_FIELDS)
 _DATE = TRACKED_FIELDS.index("date")
+_ACTUAL = TRACKED_FIELDS.index("actual")
 BATCH_SIZE = 2000
 # An unchanged row's last_seen_at is refreshed only when it is older than this, so an
 # immediate re-crawl of identical data writes nothing at all.
@@ -105,10 +111,12 @@ class Collected:
     records: list[EventRecord] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     windows: list[DateWindow] = field(default_factory=list)
+    series: list[SeriesVintage] = field(default_factory=list)
 
     def add(self, parsed: ParsedPayload) -> None:
         self.records.extend(parsed.records)
         self.skipped.extend(parsed.skipped)
+        self.series.extend(parsed.series)
         if parsed.window is not None:
             self.windows.append(parsed.window)
 
@@ -123,18 +131,34 @@ def ingest_source(name: str, **options: Any) -> IngestionRun:
     return run_ingest(get_source(name), **options)
 
 
+def ingest_due(
+    name: str, day: date, *, trigger: str = IngestionRun.Trigger.CLI
+) -> IngestionRun | None:
+    """Run the agency source ``name`` over ``day`` when a release of that day is due
+    and lacks its figure (``official.releases.due_series``); otherwise do nothing, not
+    even log a run: a follow-up attempt after the figure came in costs nothing."""
+    source = get_source(name)
+    window = DateWindow(day, day)
+    agency = getattr(source, "agency", "")
+    if not agency or not due_series(agency, window, now=timezone.now()):
+        return None
+    return run_ingest(source, window=window, trigger=trigger)
+
+
 def run_ingest(
     source: Source,
     *,
     window: DateWindow | None = None,
     trigger: str = IngestionRun.Trigger.CLI,
     files: Sequence[str | Path] | None = None,
+    series: str = "",
     http: requests.Session | None = None,
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
 ) -> IngestionRun:
     """Crawl ``source`` over ``window`` (default: its own refresh window) or replay
-    ``files``; ``ingest_source`` by name. Tests pass doubles here, unregistered."""
+    ``files`` (``series`` names the series of bodies that do not: FRED observations);
+    ``ingest_source`` by name. Tests pass doubles here, unregistered."""
     if files is None and window is None:
         window = source.default_window(timezone.now().date())
     run = IngestionRun.objects.create(
@@ -147,17 +171,20 @@ def run_ingest(
     logger.info("ingest start source=%s run=%s window=%s", source.name, run.pk, window)
     try:
         collected = _collect(
-            source, window=window, files=files, http=http, progress=progress
+            source,
+            window=window,
+            files=files,
+            series=series,
+            http=http,
+            progress=progress,
         )
-        for skip in collected.skipped:
-            logger.warning(
-                "skipped row source=%s run=%s reason=%s row=%s",
-                source.name,
-                run.pk,
-                skip.reason,
-                skip.excerpt[:200],
-            )
         with transaction.atomic():
+            lock_writers()
+            collected.records, late = source.finish(
+                collected.records, collected.series, now=timezone.now()
+            )
+            collected.skipped += late
+            _log_skips(source, run, collected.skipped)
             result = upsert_records(
                 source=source.name,
                 records=collected.records,
@@ -204,11 +231,23 @@ def run_ingest(
     return run
 
 
+def _log_skips(source: Source, run: IngestionRun, skipped: list[Skip]) -> None:
+    for skip in skipped:
+        logger.warning(
+            "skipped row source=%s run=%s reason=%s row=%s",
+            source.name,
+            run.pk,
+            skip.reason,
+            skip.excerpt[:200],
+        )
+
+
 def _collect(
     source: Source,
     *,
     window: DateWindow | None,
     files: Sequence[str | Path] | None,
+    series: str,
     http: requests.Session | None,
     progress: ProgressCallback | None,
 ) -> Collected:
@@ -216,12 +255,15 @@ def _collect(
     if files is not None:
         for index, path in enumerate(files, start=1):
             try:
-                body = Path(path).read_bytes()
+                data = Path(path).read_bytes()
             except OSError as exc:
                 raise IngestionError(
                     f"{source.name}: cannot read {path}: {exc.strerror}"
                 ) from exc
-            collected.add(source.parse(body))
+            for recorded in unwrap(data, Path(path).name):
+                collected.add(
+                    source.parse(recorded.body, series=series or recorded.series)
+                )
             if progress:
                 progress(index, len(files))
         return collected
@@ -232,7 +274,7 @@ def _collect(
     for index, chunk in enumerate(chunks, start=1):
         try:
             for payload in source.fetch(session, chunk):
-                collected.add(source.parse(payload.body))
+                collected.add(source.parse(payload.body, series=payload.series))
         except requests.RequestException as exc:
             raise IngestionError(
                 f"{source.name}: fetching {chunk} failed: {exc}"
@@ -273,6 +315,7 @@ def upsert_records(
     now = now or timezone.now()
     lock_writers()
     resolver = prepare_indicators(run, now)
+    first_prints = keeps_first_print(source)
     incoming: dict[str, EventRecord] = {}
     for record in records:
         incoming.setdefault(record.external_id, record)
@@ -291,6 +334,8 @@ def upsert_records(
         for key in batch:
             record = incoming[key]
             row = existing.get(key)
+            if row is not None and first_prints:
+                record = keep_first_print(record, row[4 + _ACTUAL])
             new_values = _record_values(record)
             status = _status_for(record)
             indicator = resolver.resolve(RowKey.of(source, record))
@@ -312,7 +357,8 @@ def upsert_records(
                 TRACKED_FIELDS, old_values, new_values, strict=True
             ):
                 if old != new:
-                    revisions.append(_revision(event_id, run, name, old, new, now))
+                    when = _revised_at(record, now) if name == "revised" else now
+                    revisions.append(_revision(event_id, run, name, old, new, when))
             if old_status != status:
                 revisions.append(
                     _revision(event_id, run, "status", old_status, status, now)
@@ -321,6 +367,7 @@ def upsert_records(
     resolver.save_new()
     write_rows(EconomicEvent, _COLUMNS, to_create)
     result.created = len(to_create)
+    revisions += _revisions_of_created(source, incoming, to_create, run, now)
     write_rows(
         EconomicEvent,
         _COLUMNS,
@@ -364,7 +411,7 @@ def prepare_indicators(run: IngestionRun | None, now: datetime) -> IndicatorReso
 def rematch(rows, resolver: IndicatorResolver) -> set[Group]:
     """Resolve ``rows`` again; returns the (indicator, date) groups that changed."""
     groups: set[Group] = set()
-    columns = ("id", "source", "indicator_id", "date", *ROW_KEY_FIELDS)
+    columns = ("id", "source", "indicator_id", "date", "external_id", *ROW_KEY_FIELDS)
     changes: dict[str, list[int]] = defaultdict(list)
     for row in rows.values(*columns).iterator(chunk_size=BATCH_SIZE):
         key = RowKey.of(row["source"], row)
@@ -466,7 +513,65 @@ def _merge_windows(windows: Sequence[DateWindow]) -> list[DateWindow]:
 
 
 def _status_for(record: EventRecord) -> str:
-    return EventStatus.RELEASED if record.actual else EventStatus.SCHEDULED
+    released = record.actual or record.revised
+    return EventStatus.RELEASED if released else EventStatus.SCHEDULED
+
+
+def keep_first_print(record: EventRecord, first_print: str) -> EventRecord:
+    """``record`` with the stored first print ``first_print`` kept.
+
+    An agency's figure, once printed, is never overwritten: a different figure arriving
+    later (as ``actual``, or as ``revised``) becomes the row's ``revised`` value, and a
+    figure equal to the first print again clears it.
+    """
+    if not first_print or record.actual == first_print:
+        return record
+    current = record.revised or record.actual
+    if not current:
+        return replace(record, actual=first_print)
+    if current == first_print:
+        return replace(record, actual=first_print, revised="", revised_history=())
+    history = record.revised_history if current == record.revised else ()
+    return replace(record, actual=first_print, revised=current, revised_history=history)
+
+
+def _revised_at(record: EventRecord, now: datetime) -> datetime:
+    """When ``record.revised`` became current: its vintage date, else ``now``."""
+    if record.revised_history and record.revised_history[-1][1] == record.revised:
+        return record.revised_history[-1][0]
+    return now
+
+
+def _revisions_of_created(
+    source: str,
+    incoming: dict[str, EventRecord],
+    created: list[tuple],
+    run: IngestionRun | None,
+    now: datetime,
+) -> list[EventRevision]:
+    """Change-log entries of new rows that arrive already revised.
+
+    Creating a row logs nothing, except a ``revised`` figure: it is logged with the
+    vintage dates it went through (or the run's time when they are unknown), so that a
+    point-in-time query does not show a revision before it was made.
+    """
+    keys = [row[1] for row in created if incoming[row[1]].revised]
+    if not keys:
+        return []
+    ids = dict(
+        EconomicEvent.objects.filter(source=source, external_id__in=keys).values_list(
+            "external_id", "id"
+        )
+    )
+    revisions = []
+    for key in keys:
+        record = incoming[key]
+        steps = record.revised_history or ((now, record.revised),)
+        before = ""
+        for when, value in steps:
+            revisions.append(_revision(ids[key], run, "revised", before, value, when))
+            before = value
+    return revisions
 
 
 # Every column of a row, in the order _row_values builds them.

@@ -80,6 +80,14 @@ def follow_up(source: str, day: date) -> None:
 
 
 @close_old_connections
+def official_follow_up(source: str, day: date) -> None:
+    """Ask an agency for the figures of ``day``'s releases that are due and missing;
+    nothing when there are none (the figure came in at an earlier attempt)."""
+    with one_crawl_at_a_time(source):
+        services.ingest_due(source, day, trigger=SCHEDULER)
+
+
+@close_old_connections
 def prune_executions() -> None:
     """Delete job execution history older than SCHEDULER_EXECUTION_MAX_AGE_DAYS."""
     max_age = int(

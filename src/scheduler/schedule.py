@@ -12,6 +12,9 @@ Jobs (all UTC):
   month from each enabled source that supports date ranges.
 - ``followup:<slug>:<YYYYmmddTHHMM>``: one-shot re-crawls after high-importance
   releases (see ``scheduler.followups``), re-planned after every scheduled crawl.
+- ``official:<slug>:<YYYYmmddTHHMM>+<minutes>``: one-shot requests to an agency
+  (``bls``, ``ecb``, ``fred`` with a key) for the figure of a release, at each attempt
+  while it is missing; re-planned after every job that ran.
 - ``housekeeping:prune-executions``: weekly, drop old job execution history.
 
 Catch-up: ``replace_existing=True`` recomputes each job's next run time from "now" at
@@ -23,7 +26,9 @@ times apply.
 """
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,11 +57,20 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 from core.models import SourceSchedule
 from core.sources import refresh_cron
 from ingestion import sources as registry
+from ingestion.official.source import OfficialSource
 from ingestion.sources import Source
 from scheduler import jobs
 from scheduler.cron import CronError, cron_trigger, shortest_gap
+from scheduler.followups import (
+    OFFICIAL,
+    add_followup,
+    official_attempts,
+    plan_followups,
+    plan_official_followups,
+    sync_followups,
+    sync_official_followups,
+)
 from scheduler.followups import PREFIX as FOLLOWUP
-from scheduler.followups import add_followup, plan_followups, sync_followups
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +107,33 @@ class JobSpec:
 
 
 class DjangoBackgroundScheduler(BackgroundScheduler):
-    """A BackgroundScheduler whose thread closes its Django connections when it ends.
+    """A BackgroundScheduler whose thread closes its Django connections when it ends,
+    and whose shutdown waits for a listener that is re-planning jobs.
 
     The job store queries the database from the scheduler's own thread; without this a
     stopped scheduler (lost leadership, shutdown) would leave that session open.
+
+    A listener runs in the job's worker thread, and APScheduler's ``shutdown(wait=True)``
+    holds the job-store lock while it waits for that thread: a listener re-planning
+    (``get_jobs``) then would wait for the lock forever. So re-planning happens inside
+    ``replanning()``, and shutdown first waits for it and closes it.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._replan_lock = threading.Lock()
+        self._closing = False
+
+    @contextmanager
+    def replanning(self) -> Iterator[bool]:
+        """Hold shutdown off while the caller re-plans; yields False once it began."""
+        with self._replan_lock:
+            yield not self._closing
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._replan_lock:
+            self._closing = True
+        super().shutdown(wait)
 
     def _main_loop(self) -> None:
         try:
@@ -137,6 +173,10 @@ def declared_jobs(now: datetime) -> list[JobSpec]:
             f"must be at least {MIN_EXECUTION_MAX_AGE_DAYS}: catch-up reads the monthly "
             "crawl's last execution"
         )
+    try:
+        official_attempts()
+    except ValueError as exc:
+        raise SchedulerConfigError(str(exc)) from None
     specs: list[JobSpec] = []
     for source in enabled_sources():
         expr, variable = refresh_cron(source)
@@ -289,8 +329,17 @@ def build_scheduler(now: datetime | None = None) -> DjangoBackgroundScheduler:
         for followup in plan_followups(source, now=now, since=since).values():
             add_followup(scheduler, followup)
 
+    agencies = official_sources()
+    for source in agencies:
+        since = now - timedelta(seconds=grace)
+        for followup in plan_official_followups(source, now=now, since=since).values():
+            add_followup(scheduler, followup)
+
     scheduler.add_listener(
         _replan_after_crawl(scheduler, set(followup_sources)), EVENT_JOB_EXECUTED
+    )
+    scheduler.add_listener(
+        _replan_agencies_after_jobs(scheduler, agencies), EVENT_JOB_EXECUTED
     )
     scheduler.add_listener(
         _publish_after_change(scheduler),
@@ -300,7 +349,7 @@ def build_scheduler(now: datetime | None = None) -> DjangoBackgroundScheduler:
 
 
 def _replan_after_crawl(
-    scheduler: BaseScheduler, sources: set[str]
+    scheduler: DjangoBackgroundScheduler, sources: set[str]
 ) -> Callable[[JobExecutionEvent], None]:
     """A listener that re-plans a source's follow-ups after each successful crawl of it.
 
@@ -313,9 +362,40 @@ def _replan_after_crawl(
         if kind not in (REFRESH, MONTHLY, FOLLOWUP) or source not in sources:
             return
         try:
-            sync_followups(scheduler, source, now=datetime.now(UTC))
+            with scheduler.replanning() as allowed:
+                if allowed:
+                    sync_followups(scheduler, source, now=datetime.now(UTC))
         finally:
             # Listeners run in the job's worker thread, outside the job's wrapper.
+            close_old_connections()
+
+    return listener
+
+
+def official_sources() -> list[str]:
+    """The enabled sources that fetch agency figures on release day."""
+    return [
+        source.name
+        for source in enabled_sources()
+        if issubclass(source, OfficialSource) and source.follows_releases()
+    ]
+
+
+def _replan_agencies_after_jobs(
+    scheduler: DjangoBackgroundScheduler, sources: list[str]
+) -> Callable[[JobExecutionEvent], None]:
+    """A listener that re-plans the agency follow-ups after every crawl: a calendar's
+    crawl may list or move a release, an agency's run may bring its figure in."""
+
+    def listener(event: JobExecutionEvent) -> None:
+        kind, _ = job_kind_and_source(event.job_id)
+        if kind not in (REFRESH, MONTHLY, FOLLOWUP, OFFICIAL) or not sources:
+            return
+        try:
+            with scheduler.replanning() as allowed:
+                for source in sources if allowed else ():
+                    sync_official_followups(scheduler, source, now=datetime.now(UTC))
+        finally:
             close_old_connections()
 
     return listener

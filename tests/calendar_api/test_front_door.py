@@ -132,7 +132,7 @@ def test_list_filters_are_exploded_arrays(schema):
         )
         assert parameters[name]["schema"]["maxItems"] == 50
     assert parameters["source"]["schema"]["items"]["enum"] == [
-        "forexfactory", "fred", "investing", "tradingeconomics",
+        "bls", "ecb", "forexfactory", "fred", "investing", "tradingeconomics",
     ]  # fmt: skip
     for name in ("date", "date_from", "date_to"):
         assert parameters[name]["schema"]["pattern"].startswith(

@@ -25,10 +25,30 @@ def registry(source_registry):
 
 def test_the_ingestion_sources_are_registered_here():
     assert [source.name for source in sources.all_sources()] == [
+        "bls",
+        "ecb",
         "forexfactory",
         "fred",
         "investing",
         "tradingeconomics",
+    ]
+
+
+def test_the_agencies_take_the_figures_and_the_calendars_the_times():
+    assert [sources.figure_precedence(name) for name in ("bls", "ecb", "fred")] == [
+        1,
+        1,
+        5,
+    ]
+    # A calendar's figure precedence is its precedence.
+    assert sources.figure_precedence("forexfactory") == sources.precedence(
+        "forexfactory"
+    )
+    assert sources.precedence("bls") > sources.precedence("investing")
+    assert [sources.keeps_first_print(n) for n in ("bls", "fred", "investing")] == [
+        True,
+        True,
+        False,
     ]
 
 

@@ -53,7 +53,7 @@ def test_ingest_dry_run_writes_nothing():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nope"], "unknown source 'nope' (known: forexfactory, fred, investing, tradingeconomics)"),
+        (["nope"], "unknown source 'nope' (known: bls, ecb, forexfactory, fred, investing, tradingeconomics)"),
         (["fred", "--from", "2025-13-01"], "--from '2025-13-01' is not a date (YYYY-MM-DD)"),
         (["fred", "--from", "2025-07-03", "--to", "2025-07-01"], "--from 2025-07-03 is after --to 2025-07-01"),
         (["fred", "--file", "/no/such/payload.json"], "fred: cannot read /no/such/payload.json"),

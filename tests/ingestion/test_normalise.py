@@ -6,14 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.figures import Figure, parse_figure
 from ingestion.normalise import (
-    Figure,
     country_from_currency,
     country_from_name,
     importance_from_label,
     infer_category,
     infer_kind,
-    parse_figure,
     split_reference_period,
     to_utc,
 )

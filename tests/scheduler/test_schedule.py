@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from scheduler import jobs
 from scheduler.cron import CronError, cron_trigger
 from scheduler.schedule import (
     PRUNE_JOB_ID,
+    DjangoBackgroundScheduler,
     SchedulerConfigError,
     build_scheduler,
     declared_jobs,
@@ -254,3 +256,36 @@ def test_a_started_scheduler_publishes_every_next_run(sources):
         }
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_shutdown_waits_for_a_listener_re_planning_and_then_closes_re_planning():
+    """The contract the listeners rely on: re-planning under way when shutdown is asked
+    completes, none starts after. (APScheduler's shutdown holds the job-store lock while
+    it waits for worker threads; a listener calling get_jobs then never returned: the
+    scheduler hung on SIGTERM during its start-up catch-up, which
+    tests/deploy/test_compose.py caught on PostgreSQL.)"""
+    scheduler = DjangoBackgroundScheduler(timezone=UTC)
+    scheduler.start(paused=True)
+    inside, release = threading.Event(), threading.Event()
+    seen = []
+
+    def listener_work():
+        with scheduler.replanning() as allowed:
+            seen.append(allowed)
+            inside.set()
+            release.wait(5)
+            seen.append(scheduler.get_jobs())
+
+    worker = threading.Thread(target=listener_work)
+    worker.start()
+    inside.wait(5)
+    stopper = threading.Thread(target=scheduler.shutdown)
+    stopper.start()
+    release.set()
+    worker.join(10)
+    stopper.join(10)
+    assert not worker.is_alive()
+    assert not stopper.is_alive()
+    assert seen == [True, []]
+    with scheduler.replanning() as allowed:
+        assert allowed is False

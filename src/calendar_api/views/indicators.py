@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from calendar_api import feeds
 from calendar_api.filters import HistoryFilterSet, IndicatorFilterSet
 from calendar_api.pagination import ORDERINGS
 from calendar_api.params import FORMAT, QuerySpec
@@ -28,7 +29,8 @@ from calendar_api.views.common import (
     data_version,
 )
 from calendar_api.views.events import PAGING, CalendarListMixin
-from core.models import EventStatus, Indicator, IndicatorAlias, Occurrence
+from core.history import history_as_of
+from core.models import EventStatus, Indicator, IndicatorAlias, Occurrence, Outcome
 from core.representation import (
     INDICATOR_COLUMNS,
     OCCURRENCE_COLUMNS,
@@ -163,10 +165,38 @@ class IndicatorViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
     )
     def history(self, request: Request, *args, **kwargs) -> Response:
         """Every release of the indicator, newest first: actual, forecast, previous,
-        revised previous and surprise. ``?format=csv`` for a spreadsheet."""
-        if not Indicator.objects.filter(pk=kwargs["pk"]).exists():
+        revised previous and surprise. ``?format=csv`` for a spreadsheet; ``as_of``
+        for the history as it was known at an instant (one page)."""
+        indicator = Indicator.objects.filter(pk=kwargs["pk"]).first()
+        if indicator is None:
             raise NotFound()
-        return self.list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        as_of = self.params.get("as_of")
+        if as_of is None:
+            return self.list(request, *args, **kwargs)
+        not_modified = self.not_modified(request)
+        if not_modified is not None:
+            return not_modified
+        first, last = feeds.days_of(self.params)
+        rows = history_as_of(indicator.pk, as_of, start=first, end=last)
+        known = dict(queryset.values_list("id", "importance"))
+        data = [
+            as_of_entry(row, indicator, known) for row in rows if row["id"] in known
+        ]
+        return self.add_validators(Response({"next": None, "results": data}))
+
+
+def as_of_entry(row: dict, indicator: Indicator, importance: dict[int, int]) -> dict:
+    """A point-in-time history row (core.history) in the history's shape: importance
+    as stored now, the outcome from the indicator's polarity, no z-score (the
+    dispersion of surprises is not rebuilt for past instants)."""
+    values = {
+        **row,
+        "importance": importance.get(row["id"]),
+        "surprise_z": None,
+        "outcome": Outcome.of(row["surprise"], indicator.higher_is_better) or None,
+    }
+    return {name: values[name] for name in HistorySerializer.field_order}
 
 
 def with_references(rows: list[dict]) -> list[dict]:

@@ -3,23 +3,6 @@
 from django.db import migrations, models
 
 
-def render_documents(apps, schema_editor):
-    """Documents of the occurrences already stored (core.representation)."""
-    from core.representation import OCCURRENCE_COLUMNS, occurrence_document
-
-    Occurrence = apps.get_model("core", "Occurrence")
-    columns = [c for c in OCCURRENCE_COLUMNS if c != "indicator_id"] + ["indicator"]
-    ids = list(Occurrence.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), 1000):
-        for row in Occurrence.objects.filter(pk__in=ids[start : start + 1000]).values(
-            *columns
-        ):
-            row["indicator_id"] = row.pop("indicator")
-            Occurrence.objects.filter(pk=row["id"]).update(
-                document=occurrence_document(row)
-            )
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -32,5 +15,4 @@ class Migration(migrations.Migration):
             name='document',
             field=models.TextField(default='', editable=False),
         ),
-        migrations.RunPython(render_documents, migrations.RunPython.noop),
     ]

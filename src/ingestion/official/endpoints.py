@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 
-from ingestion.errors import IngestionError, PayloadError
+from ingestion.errors import IngestionError, PayloadError, SeriesNotFound
 from ingestion.sources.base import Payload, check_not_blocked
 
 BLS_URL = "https://api.bls.gov/publicAPI/{version}/timeseries/data/"
@@ -183,7 +183,8 @@ def fetch(http: requests.Session, request: ApiRequest) -> Payload:
     """Send ``request`` through the shared session; the body and the masked URL.
 
     SourceBlocked on 401/403/429/503, PayloadError with the agency's message on a
-    FRED 400, IngestionError (key masked) on any other failure.
+    FRED 400, SeriesNotFound on a 404 (the ECB's answer to a series it does not have),
+    IngestionError (key masked) on any other failure.
     """
     try:
         response = http.request(
@@ -196,7 +197,9 @@ def fetch(http: requests.Session, request: ApiRequest) -> Payload:
     check_not_blocked(request.agency, response.content, response.status_code)
     if response.status_code >= 400:
         detail = _error_message(response) or response.reason
-        error = PayloadError if response.status_code == 400 else IngestionError
+        error = {400: PayloadError, 404: SeriesNotFound}.get(
+            response.status_code, IngestionError
+        )
         raise error(
             f"{request.agency}: HTTP {response.status_code} from {request.shown()}:"
             f" {request.mask(str(detail))}"

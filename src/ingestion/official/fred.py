@@ -57,6 +57,19 @@ class FredSeries:
     skipped: tuple[Skip, ...] = ()
     # More observations exist than this page holds (count > offset + rows).
     truncated: bool = False
+    # The real-time span the request asked for: one day (the values current that
+    # day) unless ALFRED vintages were asked for.
+    realtime_start: date | None = None
+    realtime_end: date | None = None
+
+    @property
+    def vintaged(self) -> bool:
+        """True when the values carry their vintages (ALFRED), False when they are
+        the values of one day (a plain FRED request)."""
+        if self.output_type == 4:
+            return True
+        start, end = self.realtime_start, self.realtime_end
+        return start is not None and end is not None and start < end
 
     def vintage(self, day: date) -> tuple[FredObservation, ...]:
         """The values known on ``day``: one vintage, ready for a transformation."""
@@ -98,6 +111,8 @@ def parse_observations(body: bytes, *, series_id: str, frequency: str) -> FredSe
         observations=tuple(found),
         skipped=tuple(skipped),
         truncated=truncated,
+        realtime_start=_optional_day(data.get("realtime_start"), "realtime_start"),
+        realtime_end=_optional_day(data.get("realtime_end"), "realtime_end"),
     )
 
 
@@ -140,6 +155,10 @@ def _read_observation(series_id: str, frequency: str, row: object) -> FredObserv
     except (PayloadError, ValueError) as exc:
         raise InvalidRow(str(exc)) from None
     return FredObservation(series_id, period, value, start, end)
+
+
+def _optional_day(text: object, what: str) -> date | None:
+    return None if text is None else _day(text, what)
 
 
 def _day(text: object, what: str) -> date:

@@ -77,6 +77,30 @@ class Period:
         index += periods * MONTHS[self.frequency]
         return Period(date(index // 12, index % 12 + 1, 1), self.frequency)
 
+    @classmethod
+    def parse(cls, text: str, frequency: str) -> "Period":
+        """The period ``str(period)`` printed: "2026-05", "2024-Q3", "2025-06-11";
+        ValueError otherwise."""
+        if frequency == "D":
+            return cls(date.fromisoformat(text), "D")
+        year, _, rest = text.partition("-")
+        if not year.isdigit():
+            raise ValueError(f"{text!r} is not a {frequency} period")
+        if frequency == "A" and not rest:
+            return cls.of("A", int(year))
+        if frequency == "M" and rest.isdigit():
+            return cls.of("M", int(year), int(rest))
+        if rest[:1] == frequency and rest[1:].isdigit():
+            return cls.of(frequency, int(year), int(rest[1:]))
+        raise ValueError(f"{text!r} is not a {frequency} period")
+
+    @property
+    def end(self) -> date:
+        """The last day of the period."""
+        if self.frequency == "D":
+            return self.start
+        return self.shifted(1).start - timedelta(days=1)
+
     def __str__(self) -> str:
         year = self.start.year
         if self.frequency == "M":
@@ -95,6 +119,22 @@ class Observation:
     series_id: str
     period: Period
     value: Decimal | None
+
+
+@dataclass(frozen=True)
+class SeriesVintage:
+    """One series as one payload gave it, ready for ``ingestion.official.build``.
+
+    ``vintaged`` is True when the observations carry the real-time span of each value
+    (ALFRED: several vintages of a period, or first releases), False when they are
+    the values current when the payload was fetched (BLS, the ECB, FRED without
+    ``realtime_*``).
+    """
+
+    agency: str
+    series_id: str
+    observations: tuple[Observation, ...]
+    vintaged: bool = False
 
 
 def to_decimal(text: object) -> Decimal:

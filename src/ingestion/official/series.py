@@ -1,26 +1,26 @@
 """Which official series an indicator's figure comes from, and how.
 
-An ``OfficialSeries`` is one entry of ``series.yaml`` (and, later, of the indicator
-catalogue), e.g.::
+An ``OfficialSeries`` is one entry of an indicator's ``official:`` list in the
+indicator catalogue (``ingestion/catalogue/<country>.yaml``), e.g.::
 
-    {agency: bls, series: CES0000000001, frequency: M, transform: difference,
-     decimals: 0, unit: K, evidence: seen}
+    {agency: bls, series: CES0000000001, release: Employment Situation, frequency: M,
+     transform: difference, decimals: 0, unit: K, evidence: seen}
 
-``series.yaml`` maps a proposed indicator slug to a list of them: the first is the
-preferred source, the others are fallbacks (FRED copies of BLS series).
+The first entry is the preferred source, the others are fallbacks (FRED copies of BLS
+series, the ECB's discontinued ICP dataset for history). ``official_series()`` reads
+them all, checked.
 """
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
+from functools import cache
 
-import yaml
-
+from ingestion.catalogue import Catalogue, load_catalogue
 from ingestion.official.observations import Observation
 from ingestion.official.transforms import TRANSFORMS, Figures
 
-CATALOGUE = Path(__file__).with_name("series.yaml")
 AGENCIES = ("bls", "fred", "ecb")
 FREQUENCIES = ("M", "Q", "D")
 UNITS = ("%", "K")
@@ -34,6 +34,7 @@ _SERIES_ID = {
     "ecb": re.compile(r"^[A-Z0-9_]+(\.[A-Za-z0-9_]+){2,}$"),
 }
 _SLUG = re.compile(r"^[a-z]{2}-[a-z0-9]+(-[a-z0-9]+)*$")
+_OPTIONAL = {"evidence", "note", "release", "dated_by"}
 
 
 class SeriesSpecError(ValueError):
@@ -50,6 +51,12 @@ class OfficialSeries:
     unit: str
     evidence: str = "unverified"
     note: str = ""
+    # The agency's name of the release that publishes it, as its schedule spells it
+    # (BLS: "Employment Situation"): dates history when no calendar lists a release.
+    release: str = ""
+    # An indicator whose occurrences are this one's releases, when the calendars do not
+    # list this one (the ECB's three key rates are decided together).
+    dated_by: str = ""
 
     def __post_init__(self) -> None:
         _check_choice("agency", self.agency, AGENCIES)
@@ -75,8 +82,13 @@ class OfficialSeries:
             raise SeriesSpecError(
                 f"transform: a daily series takes 'level', not {self.transform!r}"
             )
-        if not isinstance(self.note, str):
-            raise SeriesSpecError(f"note: {self.note!r} is not text")
+        for name in ("note", "release"):
+            if not isinstance(getattr(self, name), str):
+                raise SeriesSpecError(f"{name}: {getattr(self, name)!r} is not text")
+        if self.dated_by and not (
+            isinstance(self.dated_by, str) and _SLUG.match(self.dated_by)
+        ):
+            raise SeriesSpecError(f"dated_by: {self.dated_by!r} is not an indicator id")
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "OfficialSeries":
@@ -89,7 +101,7 @@ class OfficialSeries:
                 raise SeriesSpecError(
                     f"unknown key {key!r} (known: {', '.join(known)})"
                 )
-        required = [f.name for f in fields(cls) if f.name not in {"evidence", "note"}]
+        required = [f.name for f in fields(cls) if f.name not in _OPTIONAL]
         for key in required:
             if key not in data:
                 raise SeriesSpecError(f"missing key {key!r}")
@@ -99,6 +111,15 @@ class OfficialSeries:
     def flow(self) -> str:
         """The ECB dataflow ("ICP" of "ICP.M.U2.N.000000.4.ANR"); "" otherwise."""
         return self.series.split(".", 1)[0] if self.agency == "ecb" else ""
+
+    @property
+    def page(self) -> str:
+        """The agency's public page of the series (a row's ``source_url``)."""
+        if self.agency == "bls":
+            return f"https://data.bls.gov/timeseries/{self.series}"
+        if self.agency == "fred":
+            return f"https://fred.stlouisfed.org/series/{self.series}"
+        return f"https://data.ecb.europa.eu/data/datasets/{self.flow}/{self.series}"
 
     @property
     def key(self) -> str:
@@ -114,33 +135,51 @@ class OfficialSeries:
         return TRANSFORMS[self.transform](mine, self.decimals)
 
 
-def load_catalogue(path: Path = CATALOGUE) -> dict[str, tuple[OfficialSeries, ...]]:
-    """``series.yaml`` -> {indicator slug: (preferred series, fallbacks...)}.
+@cache
+def official_series() -> dict[str, tuple[OfficialSeries, ...]]:
+    """{indicator id: (preferred series, fallbacks...)} of the shipped catalogue."""
+    return read_official(load_catalogue())
 
-    SeriesSpecError names the file, the slug and the entry at fault.
+
+def read_official(catalogue: Catalogue) -> dict[str, tuple[OfficialSeries, ...]]:
+    """The ``official:`` lists of ``catalogue``, checked.
+
+    SeriesSpecError names the file, the indicator and the entry at fault
+    (``us.yaml: us-cpi-mom: official[0]: missing key 'series'``).
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SeriesSpecError(f"{path.name}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not data:
-        raise SeriesSpecError(f"{path.name}: expected a mapping of indicator slugs")
-    catalogue: dict[str, tuple[OfficialSeries, ...]] = {}
-    for slug, entries in data.items():
-        if not isinstance(slug, str) or not _SLUG.match(slug):
-            raise SeriesSpecError(
-                f"{path.name}: {slug!r} is not a slug like us-cpi-mom"
-            )
-        if not isinstance(entries, list) or not entries:
-            raise SeriesSpecError(f"{path.name}: {slug}: expected a list of series")
+    ids = {entry.id for entry in catalogue.indicators}
+    found: dict[str, tuple[OfficialSeries, ...]] = {}
+    for entry in catalogue.indicators:
+        where = f"{entry.country.lower()}.yaml: {entry.id}"
         specs = []
-        for index, entry in enumerate(entries):
+        for index, raw in enumerate(entry.official):
             try:
-                specs.append(OfficialSeries.from_dict(entry))
+                spec = OfficialSeries.from_dict(raw)
             except (SeriesSpecError, TypeError) as exc:
-                raise SeriesSpecError(f"{path.name}: {slug}[{index}]: {exc}") from None
-        catalogue[slug] = tuple(specs)
-    return catalogue
+                raise SeriesSpecError(f"{where}: official[{index}]: {exc}") from None
+            if spec.dated_by and spec.dated_by not in ids:
+                raise SeriesSpecError(
+                    f"{where}: official[{index}]: dated_by {spec.dated_by} is not "
+                    "a catalogued indicator"
+                )
+            specs.append(spec)
+        if specs:
+            found[entry.id] = tuple(specs)
+    return found
+
+
+def indicators_of(agency: str, series_id: str) -> list[tuple[str, OfficialSeries]]:
+    """The (indicator id, specification) pairs that read ``series_id`` of ``agency``."""
+    return _by_series().get((agency, series_id), [])
+
+
+@cache
+def _by_series() -> dict[tuple[str, str], list[tuple[str, OfficialSeries]]]:
+    index: dict[tuple[str, str], list[tuple[str, OfficialSeries]]] = defaultdict(list)
+    for slug, specs in official_series().items():
+        for spec in specs:
+            index[(spec.agency, spec.series)].append((slug, spec))
+    return dict(index)
 
 
 def _check_choice(key: str, value: object, choices: tuple[str, ...]) -> None:

@@ -4,6 +4,7 @@ from ingestion.sources.base import (
     Source,
     all_sources,
     enabled_sources,
+    figure_precedence,
     get_source,
     register,
     source_precedence,
@@ -13,10 +14,18 @@ __all__ = [
     "Source",
     "all_sources",
     "enabled_sources",
+    "figure_precedence",
     "get_source",
     "register",
     "source_precedence",
 ]
 
 # One name per source module below: importing a module registers its source.
-from ingestion.sources import forexfactory, fred, investing, tradingeconomics  # noqa: F401
+from ingestion.sources import (  # noqa: F401
+    bls,
+    ecb,
+    forexfactory,
+    fred,
+    investing,
+    tradingeconomics,
+)

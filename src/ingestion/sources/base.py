@@ -10,7 +10,7 @@ payloads the same way. The registry itself is ``core.sources``.
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import ClassVar, cast
 
 import lxml.html
@@ -18,7 +18,8 @@ import requests
 
 from core import sources as registry
 from ingestion.errors import PayloadError, SourceBlocked
-from ingestion.records import DateWindow, ParsedPayload
+from ingestion.official.observations import SeriesVintage
+from ingestion.records import DateWindow, EventRecord, ParsedPayload, Skip
 
 # HTTP statuses with which bot protection answers; never read them as "no events".
 BLOCKING_STATUSES = frozenset({401, 403, 429, 503})
@@ -76,6 +77,8 @@ class Payload:
 
     body: bytes
     url: str = ""
+    # The series a body holds when the body does not say (FRED observations).
+    series: str = ""
 
 
 class Source:
@@ -96,6 +99,11 @@ class Source:
     # Which source's view an occurrence takes when sources disagree: lower wins
     # (ingestion.consolidation; the order is documented in docs/data-model.md).
     precedence: ClassVar[int] = 50
+    # The same for the figures (actual, forecast, previous...); None: ``precedence``.
+    # The agencies set 1: their own figure wins over any calendar's copy of it.
+    figure_precedence: ClassVar[int | None] = None
+    # The agencies: a stored first print is never overwritten (ingestion.services).
+    keeps_first_print: ClassVar[bool] = False
 
     def fetch(self, http: requests.Session, window: DateWindow) -> Iterator[Payload]:
         """The payloads that cover ``window``, each from ``self.download``."""
@@ -105,11 +113,32 @@ class Source:
         """The events in ``body``, which ``parse`` has checked is not a block page."""
         raise NotImplementedError
 
-    def parse(self, payload: bytes) -> ParsedPayload:
+    def parse(self, payload: bytes, *, series: str = "") -> ParsedPayload:
         """The events in ``payload``; SourceBlocked when bot protection answered
-        instead (a challenge page is never read as "no events")."""
+        instead (a challenge page is never read as "no events"). ``series`` names the
+        series of a body that does not name it (``ingest --series``)."""
         check_not_blocked(self.name, payload)
+        if series:
+            return self.extract_series(payload, series)
         return self.extract(payload)
+
+    def extract_series(self, body: bytes, series: str) -> ParsedPayload:
+        """``extract`` for a body holding the series ``series`` without naming it."""
+        raise PayloadError(
+            f"{self.name}: its payloads name what they hold; --series is for FRED "
+            "series observations"
+        )
+
+    def finish(
+        self, records: list[EventRecord], series: list[SeriesVintage], *, now: datetime
+    ) -> tuple[list[EventRecord], list[Skip]]:
+        """The records to write, and rows skipped, once everything is fetched.
+
+        Called in the write transaction, after the writers' lock: an agency's source
+        reads what is stored to tell which release each figure belongs to
+        (``ingestion.official.build``). Others write their records as parsed.
+        """
+        return records, []
 
     def download(
         self, http: requests.Session, url: str, *, method: str = "GET", **kwargs
@@ -146,6 +175,11 @@ def get_source(name: str) -> Source:
 def source_precedence(name: str) -> int:
     """``precedence`` of the source ``name`` (``core.sources.precedence``)."""
     return registry.precedence(name)
+
+
+def figure_precedence(name: str) -> int:
+    """``figure_precedence`` of the source ``name`` (``core.sources.figure_precedence``)."""
+    return registry.figure_precedence(name)
 
 
 def all_sources() -> list[type[Source]]:

@@ -9,7 +9,6 @@ tests/fixtures/official/<agency>/PROVENANCE.md says what each file is:
 Nothing here edits a payload; it only takes it out of its wrapper.
 """
 
-import gzip
 import json
 import re
 from decimal import Decimal
@@ -17,6 +16,7 @@ from functools import cache
 
 import yaml
 
+from ingestion.recordings import unwrap
 from tests.conftest import fixture_bytes
 
 OFFICIAL = "official/"
@@ -30,19 +30,11 @@ def _cassette(relative: str) -> dict:
     return yaml.load(fixture_bytes(OFFICIAL + relative), Loader=loader)
 
 
+@cache
 def cassette_bodies(relative: str) -> list[bytes]:
-    """Every response body of a VCR cassette, in recording order."""
-    bodies = []
-    for interaction in _cassette(relative)["interactions"]:
-        response = interaction["response"]
-        body = response["body"]["string"]
-        if isinstance(body, str):
-            bodies.append(body.encode("utf-8"))
-        elif "gzip" in response["headers"].get("Content-Encoding", []):
-            bodies.append(gzip.decompress(body))
-        else:
-            bodies.append(body)
-    return bodies
+    """Every response body of a VCR cassette, in recording order (the reader
+    ``ingest --file`` uses)."""
+    return [r.body for r in unwrap(fixture_bytes(OFFICIAL + relative), relative)]
 
 
 def cassette_uris(relative: str) -> list[str]:
@@ -55,10 +47,10 @@ def envelope(relative: str) -> dict:
 
 
 def envelope_body(relative: str) -> bytes:
-    """The agency's JSON out of an envelope, serialised again, numbers as numbers."""
-    return json.dumps(
-        json.loads(fixture_bytes(OFFICIAL + relative))["response"]
-    ).encode()
+    """The agency's JSON out of an envelope, serialised again, numbers as numbers
+    (the reader ``ingest --file`` uses)."""
+    [recorded] = unwrap(fixture_bytes(OFFICIAL + relative), relative)
+    return recorded.body
 
 
 def ruby_assigned_json(relative: str, variable: str) -> dict:

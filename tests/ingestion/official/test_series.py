@@ -1,12 +1,14 @@
-"""The series specification and the catalogue in series.yaml."""
+"""The series specification, and the indicator catalogue's ``official:`` lists."""
 
 import pytest
 
+from ingestion.catalogue import load_catalogue
 from ingestion.official.series import (
-    CATALOGUE,
     OfficialSeries,
     SeriesSpecError,
-    load_catalogue,
+    indicators_of,
+    official_series,
+    read_official,
 )
 
 GOOD = {
@@ -28,8 +30,8 @@ REQUIRED_SLUGS = {
     "us-average-hourly-earnings-mom",
     "us-gdp-qoq",
     "us-retail-sales-mom",
-    "eu-hicp-yoy",
-    "eu-core-hicp-yoy",
+    "eu-cpi-yoy",
+    "eu-core-cpi-yoy",
     "eu-deposit-facility-rate",
     "eu-main-refinancing-rate",
     "eu-marginal-lending-rate",
@@ -37,12 +39,34 @@ REQUIRED_SLUGS = {
 
 
 def test_the_catalogue_covers_every_indicator_of_the_issue():
-    catalogue = load_catalogue()
-    assert set(catalogue) == REQUIRED_SLUGS
+    assert set(official_series()) == REQUIRED_SLUGS
+
+
+def test_every_series_reads_into_a_catalogued_indicator_of_its_country():
+    entries = load_catalogue().by_id()
+    for slug, specs in official_series().items():
+        assert entries[slug].country in ("US", "EU"), slug
+        for spec in specs:
+            assert (slug, spec) in indicators_of(spec.agency, spec.series)
+
+
+def test_bls_series_name_the_release_that_publishes_them():
+    releases = {
+        spec.release
+        for specs in official_series().values()
+        for spec in specs
+        if spec.agency == "bls"
+    }
+    # As the BLS schedule (.ics SUMMARY) spells them.
+    assert releases == {
+        "Employment Situation",
+        "Consumer Price Index",
+        "Producer Price Index",
+    }
 
 
 def test_bls_indicators_come_from_bls_with_a_fred_fallback():
-    catalogue = load_catalogue()
+    catalogue = official_series()
     fallbacks = {
         "us-nonfarm-payrolls": "PAYEMS",
         "us-unemployment-rate": "UNRATE",
@@ -68,7 +92,7 @@ def test_bls_indicators_come_from_bls_with_a_fred_fallback():
 def test_series_recorded_in_a_fixture_are_marked_seen():
     seen = {
         s.series
-        for specs in load_catalogue().values()
+        for specs in official_series().values()
         for s in specs
         if s.evidence == "seen"
     }
@@ -139,24 +163,44 @@ def test_from_dict_names_a_missing_key():
         OfficialSeries.from_dict(["bls"])
 
 
+CATALOGUE_FILE = """country: US
+currency: USD
+indicators:
+  - id: us-cpi-mom
+    name: CPI m/m
+    category: inflation
+    frequency: monthly
+    unit: percent
+    official:
+    - {spec}
+"""
+
+
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("spec", "message"),
     [
-        ("us-cpi: [{agency: bls}]\n", "series.yaml: us-cpi[0]: missing key 'series'"),
+        ("{agency: bls}", "us.yaml: us-cpi-mom: official[0]: missing key 'series'"),
         (
-            "us-cpi:\n  - {agency: bls, series: CUSR0000SA0, frequency: M,"
-            " transform: pct_change, decimals: 1, unit: '%', evidnce: seen}\n",
-            "series.yaml: us-cpi[0]: unknown key 'evidnce'",
+            "{agency: bls, series: CUSR0000SA0, frequency: M, transform: pct_change,"
+            " decimals: 1, unit: '%', evidnce: seen}",
+            "us.yaml: us-cpi-mom: official[0]: unknown key 'evidnce'",
         ),
-        ("US CPI: []\n", "series.yaml: 'US CPI' is not a slug like us-cpi-mom"),
-        ("us-cpi: []\n", "series.yaml: us-cpi: expected a list of series"),
-        ("- a\n", "series.yaml: expected a mapping of indicator slugs"),
-        ("us-cpi: [\n", "series.yaml: not valid YAML"),
+        (
+            "bls",
+            "us.yaml: us-cpi-mom: official[0]: a series specification is a mapping",
+        ),
+        (
+            "{agency: ecb, series: FM.D.U2.EUR.4F.KR.DFR.LEV, frequency: D,"
+            " transform: level, decimals: 2, unit: '%', dated_by: us-fed-funds-rate}",
+            "us.yaml: us-cpi-mom: official[0]: dated_by us-fed-funds-rate is not a"
+            " catalogued indicator",
+        ),
     ],
 )
-def test_a_bad_catalogue_names_the_slug_and_entry(tmp_path, text, message):
-    path = tmp_path / CATALOGUE.name
-    path.write_text(text)
+def test_a_bad_official_entry_names_the_file_indicator_and_entry(
+    tmp_path, spec, message
+):
+    (tmp_path / "us.yaml").write_text(CATALOGUE_FILE.format(spec=spec))
     with pytest.raises(SeriesSpecError) as caught:
-        load_catalogue(path)
+        read_official(load_catalogue(tmp_path))
     assert str(caught.value).startswith(message)

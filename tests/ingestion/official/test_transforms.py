@@ -1,6 +1,6 @@
 """Transformations to the calendar figure, checked against facts and printed figures.
 
-Each figure is computed with the catalogue's own specification (series.yaml) from a
+Each figure is computed with the catalogue's own specification (its ``official:`` lists) from a
 real recording, then compared with a fact in tests/fixtures/official/*/PROVENANCE.md
 or with what ForexFactory / Investing printed for the same month.
 """
@@ -13,7 +13,7 @@ import pytest
 
 from ingestion.official import bls, ecb, fred
 from ingestion.official.observations import Observation, Period
-from ingestion.official.series import OfficialSeries, load_catalogue
+from ingestion.official.series import OfficialSeries, official_series
 from ingestion.official.transforms import (
     bls_pct_change,
     difference,
@@ -45,7 +45,7 @@ def quarter(year: int, number: int) -> Period:
 @cache
 def spec(slug: str, agency: str) -> OfficialSeries:
     """The catalogue's entry for ``slug`` from ``agency``."""
-    return next(s for s in load_catalogue()[slug] if s.agency == agency)
+    return next(s for s in official_series()[slug] if s.agency == agency)
 
 
 def printed(figure: Decimal, series: OfficialSeries) -> str:
@@ -280,9 +280,9 @@ def test_gdp_q2_2023_third_estimate_matches_bea_release_text():
 
 
 def test_euro_area_hicp_is_the_published_rate():
-    hicp = spec("eu-hicp-yoy", "ecb")
+    hicp = spec("eu-cpi-yoy", "ecb")
     legacy = next(
-        s for s in load_catalogue()["eu-hicp-yoy"] if s.series.startswith("ICP")
+        s for s in official_series()["eu-cpi-yoy"] if s.series.startswith("ICP")
     )
     [series] = ecb.read_data(envelope(
         "ecb/envelope_sdmxjson_ICP_M.U2.N.000000.4.ANR_2025_captured-2026-02-17.json"

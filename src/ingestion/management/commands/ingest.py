@@ -1,6 +1,6 @@
-"""python manage.py ingest SOURCE [--from D] [--to D] [--file PATH ...] [--dry-run]"""
+"""python manage.py ingest SOURCE [--from D] [--to D] [--file PATH ... [--series ID]]
+[--dry-run]"""
 
-import sys
 from datetime import date
 from typing import Any
 
@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from core.models import IngestionRun
 from core.sources import source_class
 from ingestion.errors import IngestionError
+from ingestion.management.progress import progress_bar
 from ingestion.records import DateWindow
 from ingestion.services import ingest_source
 
@@ -39,6 +40,13 @@ class Command(BaseCommand):
             help="Replay a recorded payload instead of fetching (repeatable).",
         )
         parser.add_argument(
+            "--series",
+            default="",
+            metavar="ID",
+            help="The series a replayed body holds when it does not say (FRED "
+            "series/observations).",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true", help="Parse and compare, write nothing."
         )
 
@@ -54,23 +62,23 @@ class Command(BaseCommand):
             raise CommandError(
                 "--file replays recorded payloads; it takes no --from/--to"
             )
-        progress = self.progress if sys.stderr.isatty() else None
+        if options["series"] and not files:
+            raise CommandError("--series names the series of a --file; give one")
         try:
-            run = ingest_source(
-                name,
-                window=window,
-                files=files,
-                dry_run=options["dry_run"],
-                trigger=IngestionRun.Trigger.FILE
-                if files
-                else IngestionRun.Trigger.CLI,
-                progress=progress,
-            )
+            with progress_bar() as progress:
+                run = ingest_source(
+                    name,
+                    window=window,
+                    files=files,
+                    series=options["series"],
+                    dry_run=options["dry_run"],
+                    trigger=IngestionRun.Trigger.FILE
+                    if files
+                    else IngestionRun.Trigger.CLI,
+                    progress=progress,
+                )
         except IngestionError as exc:
             raise CommandError(str(exc)) from None
-        finally:
-            if progress:
-                sys.stderr.write("\n")
         prefix = "dry run, nothing written: " if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}{name}: {run.created} created, {run.updated} updated, "
@@ -87,10 +95,3 @@ class Command(BaseCommand):
         if first > last:
             raise CommandError(f"--from {first} is after --to {last}")
         return DateWindow(first, last)
-
-    @staticmethod
-    def progress(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        sys.stderr.flush()
