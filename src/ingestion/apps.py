@@ -18,11 +18,12 @@ class IngestionConfig(AppConfig):
         )
 
 
-def prepare_calendar(sender, using: str, apps, **kwargs) -> None:
+def prepare_calendar(sender, using: str, apps=apps, **kwargs) -> None:
     """After ``migrate``: the indicator catalogue in the database, every stored row
     matched and consolidated (an upgraded install lists occurrences at once rather than
     after its first crawl), and stored documents in the current API shape. Quick when
-    nothing changed; skipped when the schema is not (yet, or any more) current."""
+    nothing changed; skipped when the schema is not (yet, or any more) current.
+    ``apps`` is the migrated state (``flush`` sends none: the installed apps then)."""
     try:
         apps.get_model("core", "Occurrence")._meta.get_field("revised")
     except (LookupError, FieldDoesNotExist):
