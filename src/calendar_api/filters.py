@@ -7,6 +7,7 @@ parameter; the query itself is the models' QuerySet vocabulary (core.querysets).
 the view (``view.params``) for the paginator, the serializer (``tz``) and the feeds.
 """
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -142,6 +143,23 @@ class CalendarForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.default_days = default_days
 
+    def _clean_fields(self) -> None:
+        """Django's loop without a BoundField per field: each value is read from its
+        widget, as ``BoundField.data`` reads it (no field here is disabled or a file).
+        A list names two or three of some twenty parameters; building a BoundField
+        for each cost more than cleaning them."""
+        for name, field in self.fields.items():
+            try:
+                value = field.widget.value_from_datadict(
+                    self.data, self.files, self.add_prefix(name)
+                )
+                self.cleaned_data[name] = field.clean(value)
+                clean = getattr(self, f"clean_{name}", None)
+                if clean is not None:
+                    self.cleaned_data[name] = clean()
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+
     def clean_country(self) -> list[str] | None:
         codes = self._codes("country")
         unknown = [code for code in codes or [] if not is_known_country(code)]
@@ -162,19 +180,19 @@ class CalendarForm(forms.Form):
         return codes
 
     def clean_source(self) -> list[str] | None:
-        return self._choices("source", source_slugs())
+        return self._choices("source", source_slugs)
 
     def clean_category(self) -> list[str] | None:
-        return self._choices("category", IndicatorCategory.values, lower=True)
+        return self._choices("category", lambda: IndicatorCategory.values, lower=True)
 
     def clean_indicator(self) -> list[str] | None:
         return self._codes("indicator", upper=False)
 
     def clean_status(self) -> list[str] | None:
-        return self._choices("status", EventStatus.values)
+        return self._choices("status", lambda: EventStatus.values)
 
     def clean_kind(self) -> list[str] | None:
-        return self._choices("kind", EventKind.values)
+        return self._choices("kind", lambda: EventKind.values)
 
     def clean_importance(self) -> list[int] | None:
         values = self.cleaned_data.get("importance")
@@ -269,12 +287,16 @@ class CalendarForm(forms.Form):
                 self.add_error(name, str(exc))
 
     def _choices(
-        self, name: str, allowed: list[str], *, lower: bool = False
+        self, name: str, choices: Callable[[], list[str]], *, lower: bool = False
     ) -> list[str] | None:
+        """The values of ``name``, each one of ``choices()`` (asked only when given)."""
         values = self._codes(name, upper=False)
-        if values is not None and lower:
+        if values is None:
+            return None
+        if lower:
             values = [value.lower() for value in values]
-        bad = [value for value in values or [] if value not in allowed]
+        allowed = choices()
+        bad = [value for value in values if value not in allowed]
         if bad:
             raise forms.ValidationError(
                 f"Unknown {name} {', '.join(bad)}; one of {', '.join(allowed)}."
