@@ -148,10 +148,7 @@ def check(alias: str) -> ReplicaState:
         # Drop the broken connection: the next check connects afresh.
         with contextlib.suppress(DatabaseError):
             connections[alias].close()
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return ReplicaState(
-            "unreachable", None, f"{exc.__class__.__name__}: {reason}", clock()
-        )
+        return ReplicaState("unreachable", None, describe(exc), clock())
     if not in_recovery:
         # Promoted (or misconfigured): it has the data, but it is not following
         # the primary any more, so what it serves can diverge.
@@ -168,10 +165,16 @@ def check(alias: str) -> ReplicaState:
 
 def failed(alias: str, exc: Exception) -> None:
     """``alias`` broke in the middle of a request: skip it until the next check."""
-    record(alias, ReplicaState("unreachable", None, f"{exc.__class__.__name__}: {exc}", clock()))  # fmt: skip
+    record(alias, ReplicaState("unreachable", None, describe(exc), clock()))
     pin = _pin.get()
     if pin is not None and pin.alias == alias:
         pin.failed = True
+
+
+def describe(exc: Exception) -> str:
+    """The error's class and first line: one log line (libpq adds a hint line)."""
+    lines = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {lines[0] if lines else ''}"
 
 
 def record(alias: str, found: ReplicaState) -> None:
