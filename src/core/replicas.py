@@ -33,18 +33,6 @@ logger = logging.getLogger(__name__)
 
 WARNING_SECONDS = 60
 
-# Replay lag as the replica sees it. now() - pg_last_xact_replay_timestamp() alone
-# grows without bound on an idle primary (nothing new to replay, so the last replayed
-# commit only gets older) although nothing is missing: when everything received has
-# been replayed the lag is 0. A server that is not in recovery is no replica.
-LAG_SQL = """
-SELECT CASE
-    WHEN NOT pg_is_in_recovery() THEN NULL
-    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-    ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())
-END, pg_is_in_recovery()
-"""
-
 
 @dataclass(frozen=True)
 class ReplicaState:
@@ -142,7 +130,17 @@ def check(alias: str) -> ReplicaState:
     limit = settings.DATABASE_REPLICA_MAX_LAG_SECONDS
     try:
         with connections[alias].cursor() as cursor:
-            cursor.execute(LAG_SQL)
+            # now() - pg_last_xact_replay_timestamp() alone grows without bound on
+            # an idle primary (nothing new to replay, so the last replayed commit
+            # only gets older) although nothing is missing: when everything
+            # received has been replayed the lag is 0.
+            cursor.execute(
+                "SELECT CASE"
+                " WHEN NOT pg_is_in_recovery() THEN NULL"
+                " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+                " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
+                " END, pg_is_in_recovery()"
+            )
             lag, in_recovery = cursor.fetchone()
     except DatabaseError as exc:
         # Drop the broken connection: the next check connects afresh.
