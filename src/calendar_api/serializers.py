@@ -359,12 +359,28 @@ class SourceSerializer(serializers.Serializer):
     events = serializers.IntegerField()
 
 
+class ReplicaHealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["ok", "lagging", "unreachable"],
+        help_text="lagging: replay lag past DATABASE_REPLICA_MAX_LAG_SECONDS (or not a "
+        "replica); unreachable: no connection. Either way the API reads elsewhere.",
+    )
+    lag_seconds = serializers.FloatField(
+        allow_null=True, help_text="Replay lag; null when unknown or unreachable."
+    )
+
+
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "error"])
     database = serializers.CharField()
     cache = serializers.ChoiceField(
         choices=["ok", "degraded"],
         help_text="degraded: the shared cache (Redis) is unreachable; the API answers uncached.",
+    )
+    replicas = serializers.DictField(
+        child=ReplicaHealthSerializer(),
+        help_text="Per PostgreSQL read replica (DATABASE_REPLICA_URLS), by alias; empty "
+        "when none is configured. A bad replica is skipped, not an error.",
     )
     host = serializers.CharField(required=False, help_text="Which replica answered.")
     sources = serializers.DictField(

@@ -109,33 +109,69 @@ TEMPLATES = [
     },
 ]
 
+
 # DATABASE
 # ------------------------------------------------------------------------------
-# SQLite under var/ is the zero-config default; DATABASE_URL=postgres://... for real use.
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
+def database(url: str) -> dict:
+    """One DATABASES entry from a URL, with the engine's treatment below."""
+    config = dj_database_url.parse(
+        url,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE takes the write lock at BEGIN, so web, ingest and scheduler processes
+        # queue behind each other (busy timeout) instead of failing with "database is locked".
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        # A closed file connection is cheap; persistent ones hold locks between requests.
+        config["CONN_MAX_AGE"] = 0
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        config.setdefault("OPTIONS", {})
+        # Name the connection so pg_stat_activity tells web from scheduler from ingest.
+        config["OPTIONS"].setdefault(
+            "application_name",
+            os.environ.get("DATABASE_APPLICATION_NAME", "dipping-calendar"),
+        )
+        # A dead database must fail a request fast (503), not hang a worker.
+        config["OPTIONS"].setdefault(
+            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+        )
+    return config
+
+
+# SQLite under var/ is the zero-config default; DATABASE_URL=postgres://... for real use.
+DATABASES = {
+    "default": database(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
+    )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE takes the write lock at BEGIN, so web, ingest and scheduler processes
-    # queue behind each other (busy timeout) instead of failing with "database is locked".
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
-    # A closed file connection is cheap; persistent ones hold locks between requests.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})
-    # Name the connection so pg_stat_activity tells web from scheduler from ingest.
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "application_name",
-        os.environ.get("DATABASE_APPLICATION_NAME", "dipping-calendar"),
-    )
-    # A dead database must fail a request fast (503), not hang a worker.
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
-    )
+
+# PostgreSQL streaming replicas of the primary (comma-separated URLs): each is an alias
+# replica_1, replica_2... The API's reads go to one of them per request, round robin
+# (calendar_api.middleware); everything else, and every write, stays on "default"
+# (core.routers). Unset, there is no router and no extra alias.
+DATABASE_REPLICAS = []
+for number, url in enumerate(env_list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    alias = f"replica_{number}"
+    DATABASES[alias] = database(url)
+    if DATABASES[alias]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS: {alias} must be a postgres:// URL "
+            "(a streaming replica of DATABASE_URL)"
+        )
+    DATABASE_REPLICAS.append(alias)
+# A replica further behind the primary than this is skipped (the primary answers).
+DATABASE_REPLICA_MAX_LAG_SECONDS = float(
+    os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS") or 30
+)
+# Each process checks a replica's reachability and lag at most this often and reuses
+# the answer meanwhile; a replica found down or lagging is tried again after it.
+DATABASE_REPLICA_CHECK_SECONDS = 5
+DATABASE_ROUTERS = []
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
+    # Last, so that retrying a request on the primary re-runs only the view.
+    MIDDLEWARE.append("calendar_api.middleware.ReplicaReadsMiddleware")
 
 # CACHE
 # ------------------------------------------------------------------------------
@@ -285,6 +321,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EventStatusEnum": ["scheduled", "released", "cancelled"],
         "HealthStatusEnum": ["ok", "error"],
+        "ReplicaStatusEnum": ["ok", "lagging", "unreachable"],
     },
 }
 

@@ -4,6 +4,12 @@ Restarting the machine's shared cluster would kill the test run's own database. 
 initialises a throwaway cluster (initdb) on a free port with the same PostgreSQL
 binaries and runs it as the ``postgres`` user when the tests run as root (PostgreSQL
 refuses to run as root).
+
+``PrivateCluster(standby_of=primary)`` is a streaming replica of another private
+cluster instead: ``pg_basebackup -R`` copies the running primary (initdb's trust
+pg_hba already admits replication connections from 127.0.0.1, and PostgreSQL 15's
+defaults, wal_level=replica and max_wal_senders=10, allow them) and writes the
+primary_conninfo and standby.signal that make it follow the primary when started.
 """
 
 import contextlib
@@ -30,7 +36,7 @@ def _bindir() -> Path | None:
 
 
 class PrivateCluster:
-    def __init__(self) -> None:
+    def __init__(self, standby_of: "PrivateCluster | None" = None) -> None:
         bindir = _bindir()
         if bindir is None:
             pytest.skip("no PostgreSQL server binaries (pg_ctl) on this machine")
@@ -44,8 +50,13 @@ class PrivateCluster:
             self.user = "postgres"
             entry = pwd.getpwnam(self.user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "--no-sync", "-E", "UTF8")  # fmt: skip
+        if standby_of is None:
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                      "--no-sync", "-E", "UTF8")  # fmt: skip
+        else:
+            self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(standby_of.port),
+                      "-U", "postgres", "-D", str(self.data), "-R", "-X", "stream",
+                      "-c", "fast", "--no-sync")  # fmt: skip
 
     @property
     def url(self) -> str:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections, router
 from django.http import HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.dateparse import parse_datetime
@@ -46,7 +46,10 @@ def data_version() -> datetime | None:
     member's own view, or of membership bumps ``updated_at`` (a deleted occurrence's
     rows join another, which changes), so this identifies the data any query can see.
     One index-only lookup on (updated_at, id), asked on every request: plain SQL,
-    since compiling the ORM's aggregate cost more than the lookup."""
+    since compiling the ORM's aggregate cost more than the lookup. Asked where the
+    ORM reads occurrences (the request's replica, if it has one), so the ETag names
+    the version the page was read from."""
+    connection = connections[router.db_for_read(Occurrence)]
     quote = connection.ops.quote_name
     table = quote(Occurrence._meta.db_table)
     with connection.cursor() as cursor:

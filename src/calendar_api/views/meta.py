@@ -34,6 +34,7 @@ from calendar_api.serializers import (
     SourceSerializer,
 )
 from calendar_api.views.common import JSONErrorsMixin, data_version
+from core import replicas
 from core.cache import cache_status
 from core.countries import country_name
 from core.models import (
@@ -106,16 +107,26 @@ class SourceListView(StrictQueryMixin, APIView):
 
 
 class HealthView(APIView):
-    """200 when the database answers (with freshness per source), 503 when it does not."""
+    """200 when the database answers (with freshness per source), 503 when it does not.
+
+    The database is the primary: freshness and the scheduler's heartbeat are read
+    there. Each replica's state is reported beside it; like the cache, a replica
+    that is down or behind is "degraded" information and still a 200, since the API
+    then reads from the primary."""
 
     renderer_classes = [FastJSONRenderer]
     throttle_classes: list = []
+    reads_from_replica = False
 
     @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer})
     def get(self, request: Request) -> Response:
         now = timezone.now()
         # The cache is an accelerator: "degraded" is reported but stays a 200.
         cache_state = cache_status()
+        replica_states = {
+            alias: {"status": found.status, "lag_seconds": found.lag_seconds}
+            for alias, found in replicas.states().items()
+        }
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
@@ -139,6 +150,7 @@ class HealthView(APIView):
                     "status": "error",
                     "database": f"unreachable ({exc.__class__.__name__})",
                     "cache": cache_state,
+                    "replicas": replica_states,
                     "sources": {},
                     "scheduler": None,
                 },
@@ -156,6 +168,7 @@ class HealthView(APIView):
                 "status": "ok",
                 "database": "ok",
                 "cache": cache_state,
+                "replicas": replica_states,
                 "host": os.environ.get("HOSTNAME") or socket.gethostname(),
                 "sources": sources,
                 "scheduler": scheduler,
