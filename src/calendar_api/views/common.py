@@ -50,14 +50,20 @@ def data_version() -> datetime | None:
     ORM reads occurrences (the request's replica, if it has one), so the ETag names
     the version the page was read from."""
     connection = connections[router.db_for_read(Occurrence)]
-    quote = connection.ops.quote_name
-    table = quote(Occurrence._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX({quote('updated_at')}) FROM {table}")
+        cursor.execute(version_sql(connection))
         (version,) = cursor.fetchone()
     if isinstance(version, str):  # SQLite hands back text
         version = parse_datetime(version).replace(tzinfo=UTC)
     return version
+
+
+def version_sql(connection) -> str:
+    """The data version's query (``data_version``), also run inside a page's statement
+    (``KeysetPagination.paginate_documents``)."""
+    quote = connection.ops.quote_name
+    table = quote(Occurrence._meta.db_table)
+    return f"SELECT MAX({quote('updated_at')}) FROM {table}"
 
 
 class JSONErrorsMixin:
@@ -95,7 +101,12 @@ class ConditionalMixin:
     # Seconds the answer stays right (until "today" ends), or None.
     max_age: int | None = None
 
+    # The version when the page's statement already read it (one round trip).
+    known_version: tuple[datetime | None] | None = None
+
     def data_version(self) -> datetime | None:
+        if self.known_version is not None:
+            return self.known_version[0]
         return data_version()
 
     def not_modified(self, request: Request) -> HttpResponseBase | None:
