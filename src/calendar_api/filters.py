@@ -146,14 +146,19 @@ class CalendarForm(forms.Form):
     def _clean_fields(self) -> None:
         """Django's loop without a BoundField per field: each value is read from its
         widget, as ``BoundField.data`` reads it (no field here is disabled or a file).
-        A list names two or three of some twenty parameters; building a BoundField
-        for each cost more than cleaning them."""
+        A parameter the request does not name cleans to the same value every time,
+        computed once per form class. A list names two or three of some twenty
+        parameters; building a BoundField for each cost more than cleaning them."""
+        absent = _absent_values(type(self))
         for name, field in self.fields.items():
             try:
-                value = field.widget.value_from_datadict(
-                    self.data, self.files, self.add_prefix(name)
-                )
-                self.cleaned_data[name] = field.clean(value)
+                if name in self.data or name not in absent:
+                    value = field.widget.value_from_datadict(
+                        self.data, self.files, self.add_prefix(name)
+                    )
+                    self.cleaned_data[name] = field.clean(value)
+                else:
+                    self.cleaned_data[name] = absent[name]
                 clean = getattr(self, f"clean_{name}", None)
                 if clean is not None:
                     self.cleaned_data[name] = clean()
@@ -315,6 +320,22 @@ class CalendarForm(forms.Form):
     def _check_length(name: str, values: list) -> None:
         if len(values) > MAX_LIST:
             raise forms.ValidationError(f"At most {MAX_LIST} values in {name}.")
+
+
+def _absent_values(form_class: type[forms.Form]) -> dict:
+    """What each field of ``form_class`` cleans to when its parameter is missing
+    (immutable values only: a list could be changed by whoever receives it)."""
+    cached = form_class.__dict__.get("_absent_values")
+    if cached is None:
+        cached = {}
+        for name, field in form_class.base_fields.items():
+            if field.required:
+                continue
+            value = field.clean(field.widget.value_from_datadict({}, {}, name))
+            if value is None or isinstance(value, str | int | bool):
+                cached[name] = value
+        form_class._absent_values = cached
+    return cached
 
 
 class SharedFields(dict):
