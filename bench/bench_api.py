@@ -477,6 +477,9 @@ def run() -> None:
     try:
         varied = run_varied()
         cases = [*CASES, ("detail (with revisions)", f"/api/events/{detail_id}/")]
+        if os.environ.get("BENCH_VARIED_ONLY"):  # a quick look while working
+            print(varied)
+            return
         repeated = [
             (label, path, name, measure(f"http://127.0.0.1:{port}{path}"))
             for label, path in cases
