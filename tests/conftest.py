@@ -62,12 +62,17 @@ def api_client():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """The database is rolled back after each test; the cache must be too."""
+    """The database is rolled back after each test; the cache must be too, and the
+    API's hint of what it holds (calendar_api.views.common.recent_questions)."""
     from django.core.cache import cache
 
+    from calendar_api.views.common import recent_questions
+
     cache.clear()
+    recent_questions.clear()
     yield
     cache.clear()
+    recent_questions.clear()
 
 
 # Stands for "accept the request and never answer" in a scripted_server script.

@@ -71,7 +71,7 @@ class KeysetPagination(BasePagination):
         return rows
 
     def paginate_documents(
-        self, queryset: QuerySet, request: Request, view, version_sql: str
+        self, queryset: QuerySet, request: Request, view, version: tuple[str, str]
     ) -> tuple[datetime | None, orjson.Fragment]:
         """PostgreSQL: the data version and the page's stored documents, joined into
         one JSON array by PostgreSQL, in one statement.
@@ -80,6 +80,7 @@ class KeysetPagination(BasePagination):
         are numbered in the sort order, the first ``size`` documents are aggregated,
         and only the last one's sort keys come back (for the ``next`` cursor), so no
         row becomes Python objects and the version costs no round trip of its own.
+        ``version`` is the quoted table and column whose maximum is the version.
         """
         self.request = request
         keys = self.keys(view)
@@ -88,22 +89,24 @@ class KeysetPagination(BasePagination):
         names = [name for name, _ in keys]
         page = page.values("document", *names)[: size + 1]
         connection = connections[page.db]
-        sql, params = page.query.sql_with_params()
+        # The ORM's SQL for the page: values travel as its bound parameters.
+        compiled, params = page.query.sql_with_params()
         quote = connection.ops.quote_name
+        table, column = version
+        columns = ", ".join(quote(name) for name in names)
         order = ", ".join(
             f"{quote(name)} {'DESC' if desc else 'ASC'}" for name, desc in keys
         )
-        statement = (
-            f"SELECT ({version_sql}), "
-            f"string_agg(n.{quote('document')}, ',' ORDER BY n._n) "
-            "FILTER (WHERE n._n <= %s), count(*), "
-            f"max(json_build_array({', '.join(quote(name) for name in names)})::text)"
-            " FILTER (WHERE n._n = %s) "
-            f"FROM (SELECT p.*, row_number() OVER (ORDER BY {order}) AS _n "
-            f"FROM ({sql}) p) n"
-        )
         with connection.cursor() as cursor:
-            cursor.execute(statement, (size, size, *params))
+            cursor.execute(
+                f"SELECT (SELECT MAX({column}) FROM {table}), "
+                f"string_agg(n.{quote('document')}, ',' ORDER BY n._n) "
+                "FILTER (WHERE n._n <= %s), count(*), "
+                f"max(json_build_array({columns})::text) FILTER (WHERE n._n = %s) "
+                f"FROM (SELECT p.*, row_number() OVER (ORDER BY {order}) AS _n "
+                f"FROM ({compiled}) p) n",
+                (size, size, *params),
+            )
             version, documents, count, last = cursor.fetchone()
         self.next_token = None
         if count > size:

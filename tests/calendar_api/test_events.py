@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from icalendar import Calendar
 
 from calendar_api.serializers import OccurrenceDetailSerializer, OccurrenceSerializer
@@ -638,6 +639,19 @@ def test_one_statement_pages_are_the_pages(api_client, week):
         assert len(ids) == len(set(ids)) == Occurrence.objects.count()
     empty = get(api_client, date="2001-01-01")
     assert empty.json() == {"next": None, "results": []}
+
+
+def test_a_repeated_json_page_costs_only_the_version(api_client, week):
+    """A question this process answered and cached is answered version first: the
+    cache hit then costs one index lookup, never the page (on PostgreSQL a new
+    question reads version and page in one statement)."""
+    first = get(api_client, country="US", min_importance=2)
+    with CaptureQueriesContext(connection) as queries:
+        again = get(api_client, country="US", min_importance=2)
+    assert again.content == first.content
+    assert [q["sql"] for q in queries.captured_queries] == [
+        'SELECT MAX("updated_at") FROM "core_occurrence"'
+    ]
 
 
 def test_the_cache_never_serves_stale_data(api_client, week, republish):

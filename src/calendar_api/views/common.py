@@ -2,6 +2,8 @@
 errors, and the schema's error shapes."""
 
 import hashlib
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -50,20 +52,54 @@ def data_version() -> datetime | None:
     ORM reads occurrences (the request's replica, if it has one), so the ETag names
     the version the page was read from."""
     connection = connections[router.db_for_read(Occurrence)]
+    table, column = version_source(connection)
     with connection.cursor() as cursor:
-        cursor.execute(version_sql(connection))
+        cursor.execute(f"SELECT MAX({column}) FROM {table}")
         (version,) = cursor.fetchone()
     if isinstance(version, str):  # SQLite hands back text
         version = parse_datetime(version).replace(tzinfo=UTC)
     return version
 
 
-def version_sql(connection) -> str:
-    """The data version's query (``data_version``), also run inside a page's statement
-    (``KeysetPagination.paginate_documents``)."""
+def question(request) -> str:
+    """What a request asks, for ``recent_questions``: host and full path."""
+    return f"{request.get_host()}{request.get_full_path()}"
+
+
+def version_source(connection) -> tuple[str, str]:
+    """The quoted table and column whose maximum is the data version (``data_version``;
+    also read inside a page's statement, ``KeysetPagination.paginate_documents``)."""
     quote = connection.ops.quote_name
-    table = quote(Occurrence._meta.db_table)
-    return f"SELECT MAX({quote('updated_at')}) FROM {table}"
+    return quote(Occurrence._meta.db_table), quote("updated_at")
+
+
+class RecentQuestions:
+    """The last ``size`` questions (host and full path) this process cached an
+    answer to: a hint that the response cache likely holds the next identical one.
+    Only a hint (entries expire, another worker may hold what this one does not);
+    it chooses between two correct ways of answering."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, question: str) -> None:
+        with self._lock:
+            self._seen[question] = None
+            self._seen.move_to_end(question)
+            if len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+
+    def __contains__(self, question: str) -> bool:
+        return question in self._seen
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+recent_questions = RecentQuestions()
 
 
 class JSONErrorsMixin:
@@ -155,6 +191,7 @@ class ConditionalMixin:
             (response.content, response["Content-Type"], headers),
             settings.API_RESPONSE_CACHE_SECONDS,
         )
+        recent_questions.add(question(self.request))
 
     def add_validators(self, response: HttpResponseBase) -> HttpResponseBase:
         response["ETag"] = self._etag

@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connections
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -42,7 +43,9 @@ from calendar_api.views.common import (
     ConditionalMixin,
     JSONErrorsMixin,
     SingleFormat,
-    version_sql,
+    question,
+    recent_questions,
+    version_source,
 )
 from core.models import EconomicEvent, EventRevision, Occurrence, OccurrenceRevision
 from core.representation import DOCUMENT_COLUMNS, OCCURRENCE_COLUMNS, SOURCE_COLUMNS
@@ -106,7 +109,7 @@ class CalendarListMixin(StrictQueryMixin, JSONErrorsMixin, ConditionalMixin):
         documents = None
         if self.in_one_statement(queryset, request):
             version, documents = self.paginator.paginate_documents(
-                queryset, request, self, version_sql(connections[queryset.db])
+                queryset, request, self, version_source(connections[queryset.db])
             )
             self.known_version = (version,)
         not_modified = self.not_modified(request)
@@ -120,15 +123,20 @@ class CalendarListMixin(StrictQueryMixin, JSONErrorsMixin, ConditionalMixin):
     def in_one_statement(self, queryset, request: Request) -> bool:
         """Whether the version and the page come in one statement: a JSON page of
         stored documents without ``tz`` (whose ``local`` is filled per row) on
-        PostgreSQL, unless the client holds a validator (then a 304 is likely, and
-        the version alone decides it). A response cache hit then costs the page's
-        query too; a miss, the common case for varied queries, saves a round trip."""
+        PostgreSQL, for a question that is likely new. When the client holds a
+        validator (a 304 is likely) or this process recently cached an answer to
+        the same question (a cache hit is likely), the version alone is read first,
+        so that the answer costs no page query."""
         return (
             getattr(self, "columns", None) == DOCUMENT_COLUMNS
             and self.zone is None
             and connections[queryset.db].vendor == "postgresql"
             and "HTTP_IF_NONE_MATCH" not in request.META
             and "HTTP_IF_MODIFIED_SINCE" not in request.META
+            and not (
+                settings.API_RESPONSE_CACHE_SECONDS
+                and question(request) in recent_questions
+            )
         )
 
 
