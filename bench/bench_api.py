@@ -42,6 +42,8 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 # Distinct paths per varied round: more than a run can ask, so none is asked twice.
 VARIED_PATHS = int(os.environ.get("BENCH_VARIED_PATHS", "20000"))
+# What else the machine was doing, for the record (BENCH_CONDITIONS="...").
+CONDITIONS = os.environ.get("BENCH_CONDITIONS", "")
 API_PORT, REF_PORT, UNCACHED_PORT = 8731, 8732, 8733
 DOCS = ROOT / "docs" / "benchmarks.md"
 
@@ -563,8 +565,11 @@ paths against the running servers).
 
 The varied workload is what a public calendar API sees: each round draws fresh
 distinct paths, so no server has seen them, and the response cache (which the
-deployed API keeps) only shows what it costs on a miss. The repeated-URL cases show
-the warm path: one URL over and over, answered from the cache by the deployed API.
+deployed API keeps) only shows what it costs on a miss. On PostgreSQL a JSON page
+without `tz` is then one statement: the data version and the page's stored
+documents, joined into one JSON array by the database. A question the process has
+recently cached (the repeated-URL cases) is answered version first, so a hit costs
+one index lookup and no page.
 
 The machine has 2 cores shared by wrk, PostgreSQL, the three gunicorn pools and
 other jobs; absolute numbers and p99 vary from run to run (all runs' req/s are in
@@ -583,7 +588,8 @@ def write_docs(
         f"{rows:,} source rows (PostgreSQL 15, local), gunicorn 2 sync workers per "
         f"server, DJANGO_DEBUG=0, wrk {CONNECTIONS} connections, {DURATION} per run, "
         f"median of {REPEAT} runs (all runs' req/s in brackets). Measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+        + (f" {CONDITIONS}" if CONDITIONS else ""),
         "",
         "### Varied queries",
         "",
