@@ -180,6 +180,9 @@ def revision(row: tuple) -> dict:
 
 
 def member_json(row: dict, release: bool, revisions: list) -> dict:
+    """A source's row as the API's detail shows it (core.representation's
+    ``source_event_json``, written again on purpose: the yardstick imports nothing of
+    the project; the comparison test keeps the two equal)."""
     timed = row["time"] is not None
     return {
         "source": row["source"],

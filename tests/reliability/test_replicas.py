@@ -96,14 +96,7 @@ def test_api_reads_from_a_streaming_replica_and_skips_it_when_bad(clusters, tmp_
         assert answered_events(web) == 0
 
         # ---- replay paused: the API answers the replica's state, not the primary's
-        sql(replica_db, "SELECT pg_wal_replay_pause()")
-        wait_until(
-            lambda: (
-                sql(replica_db, "SELECT pg_get_wal_replay_pause_state()") == ("paused",)
-            ),
-            timeout=30,
-            what="replay paused",
-        )
+        pause_replay(replica_db)
         manage("loadsample", env=service_env(primary_db), timeout=300, check=True)
         (on_primary,) = sql(primary_db, f"SELECT count(*) FROM {table}")
         assert on_primary > 0
@@ -120,14 +113,7 @@ def test_api_reads_from_a_streaming_replica_and_skips_it_when_bad(clusters, tmp_
         )
 
         # ---- lag past the limit: skipped for the primary, with a log line
-        sql(replica_db, "SELECT pg_wal_replay_pause()")
-        wait_until(
-            lambda: (
-                sql(replica_db, "SELECT pg_get_wal_replay_pause_state()") == ("paused",)
-            ),
-            timeout=30,
-            what="replay paused again",
-        )
+        pause_replay(replica_db)
         # A newer data version on the primary only (a change the replica lacks).
         sql(
             primary_db,
@@ -171,3 +157,15 @@ def test_api_reads_from_a_streaming_replica_and_skips_it_when_bad(clusters, tmp_
         }
         for server in (web, web_strict):
             assert "Traceback" not in server.proc.output(), server.proc.output()[-3000:]
+
+
+def pause_replay(replica_db) -> None:
+    """Pause the replica's WAL replay and wait until it has stopped applying."""
+    sql(replica_db, "SELECT pg_wal_replay_pause()")
+    wait_until(
+        lambda: (
+            sql(replica_db, "SELECT pg_get_wal_replay_pause_state()") == ("paused",)
+        ),
+        timeout=30,
+        what="replay paused",
+    )
