@@ -13,7 +13,8 @@ list queries taken in turn, bench/varied.lua) and repeated-URL cases.
 Needs PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/
 dipcal_api_bench), gunicorn (a dependency) and wrk (apt-get install wrk). Results
 replace the ``## API`` section of docs/benchmarks.md. Each case runs BENCH_REPEAT
-times; the tables show the median run.
+times; the tables show the median run. The servers listen on BENCH_PORT (8731) and the
+two ports after it.
 """
 
 import argparse
@@ -44,7 +45,9 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 VARIED_PATHS = int(os.environ.get("BENCH_VARIED_PATHS", "20000"))
 # What else the machine was doing, for the record (BENCH_CONDITIONS="...").
 CONDITIONS = os.environ.get("BENCH_CONDITIONS", "")
-API_PORT, REF_PORT, UNCACHED_PORT = 8731, 8732, 8733
+# The three servers listen on BENCH_PORT and the two ports after it.
+API_PORT = int(os.environ.get("BENCH_PORT", "8731"))
+REF_PORT, UNCACHED_PORT = API_PORT + 1, API_PORT + 2
 DOCS = ROOT / "docs" / "benchmarks.md"
 
 # ~40 countries, the first ones far busier (as on real calendars), with currencies.

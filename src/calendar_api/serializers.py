@@ -23,6 +23,7 @@ from core.models import (
 from core.representation import (
     document_with_local,
     indicator_json,
+    occurrence_detail_json,
     occurrence_json,
     revision_json,
     source_event_json,
@@ -229,10 +230,7 @@ class OccurrenceDetailSerializer(OccurrenceSerializer):
     )
 
     def to_representation(self, row: dict) -> dict:
-        data = occurrence_json(row, self.context.get("tz"))
-        data["sources"] = [source_event_json(member) for member in row["members"]]
-        data["revisions"] = [revision_json(rev) for rev in row["revisions"]]
-        return data
+        return occurrence_detail_json(row, self.context.get("tz"))
 
 
 class AliasSerializer(serializers.Serializer):

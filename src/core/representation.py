@@ -18,6 +18,8 @@ import orjson
 
 from core.models import FIGURE_FIELDS
 
+# Columns of a change-log entry (EventRevision, OccurrenceRevision).
+REVISION_COLUMNS = ("field", "old_value", "new_value", "changed_at", "run_id")
 # Columns an occurrence row is built from.
 OCCURRENCE_COLUMNS = (
     "id", "indicator_id", "event_name", "reference_period", "category", "kind",
@@ -194,6 +196,24 @@ def document_with_local(document: bytes, row: dict, tz: ZoneInfo | None) -> byte
         return document
     local = b'"local":' + orjson.dumps(local_time(row, tz))
     return document.replace(_NO_LOCAL, local, 1)
+
+
+def occurrence_detail_json(row: dict, tz: ZoneInfo | None = None) -> dict:
+    """An occurrence in full: its stored document (``local`` filled for ``tz``), each
+    member row with its change log in place of the document's ``sources``, and its own
+    change log. ``row``: ``DOCUMENT_COLUMNS``, ``members`` (``SOURCE_COLUMNS`` and
+    ``revisions``) and ``revisions``."""
+    document = row["document"]
+    if isinstance(document, str):
+        document = document.encode()
+    data = orjson.loads(document_with_local(document, row, tz))
+    release = {entry["event_id"]: entry["release"] for entry in data["sources"]}
+    data["sources"] = [
+        source_event_json({**member, "release": release.get(member["id"], False)})
+        for member in row["members"]
+    ]
+    data["revisions"] = [revision_json(revision) for revision in row["revisions"]]
+    return data
 
 
 def local_time(row: dict, tz: ZoneInfo) -> dict:

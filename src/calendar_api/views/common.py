@@ -140,6 +140,21 @@ class ConditionalMixin:
     # The version when the page's statement already read it (one round trip).
     known_version: tuple[datetime | None] | None = None
 
+    def likely_new_question(self, request: Request) -> bool:
+        """Whether the answer is likely to be read in full: the client holds no
+        validator (else a 304 is likely) and this process has not recently cached an
+        answer to the same question (else a cache hit is likely). Views then read the
+        data version with their answer in one statement; otherwise the version alone
+        comes first, so that a 304 or a cache hit costs no other query."""
+        return (
+            "HTTP_IF_NONE_MATCH" not in request.META
+            and "HTTP_IF_MODIFIED_SINCE" not in request.META
+            and not (
+                settings.API_RESPONSE_CACHE_SECONDS
+                and question(request) in recent_questions
+            )
+        )
+
     def data_version(self) -> datetime | None:
         if self.known_version is not None:
             return self.known_version[0]

@@ -8,11 +8,9 @@ what a calendar API needs around them: strict parameters, relative days, conditi
 requests and the response cache.
 """
 
-from collections import defaultdict
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connections
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -25,7 +23,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from calendar_api import feeds, relative_dates
+from calendar_api import detail, feeds, relative_dates
 from calendar_api.filters import CalendarFilterBackend, OccurrenceFilterSet
 from calendar_api.pagination import (
     ORDERINGS,
@@ -43,12 +41,10 @@ from calendar_api.views.common import (
     ConditionalMixin,
     JSONErrorsMixin,
     SingleFormat,
-    question,
-    recent_questions,
     version_source,
 )
-from core.models import EconomicEvent, EventRevision, Occurrence, OccurrenceRevision
-from core.representation import DOCUMENT_COLUMNS, OCCURRENCE_COLUMNS, SOURCE_COLUMNS
+from core.models import Occurrence
+from core.representation import DOCUMENT_COLUMNS, OCCURRENCE_COLUMNS
 from core.timezones import lookup_zone
 
 EXPORT_FORMATS = ("csv", "ics")
@@ -58,7 +54,6 @@ LIST_QUERY = QuerySpec.for_filterset(OccurrenceFilterSet, single=[FORMAT, *PAGIN
 # /api/events.csv and .ics: the path is the format; exports are in time order, whole.
 EXPORT_QUERY = LIST_QUERY.without(FORMAT, "ordering", *PAGING)
 DETAIL_QUERY = QuerySpec.of(single=[FORMAT, "tz"])
-REVISION_COLUMNS = ("field", "old_value", "new_value", "changed_at", "run_id")
 
 
 class CalendarListMixin(StrictQueryMixin, JSONErrorsMixin, ConditionalMixin):
@@ -123,20 +118,12 @@ class CalendarListMixin(StrictQueryMixin, JSONErrorsMixin, ConditionalMixin):
     def in_one_statement(self, queryset, request: Request) -> bool:
         """Whether the version and the page come in one statement: a JSON page of
         stored documents without ``tz`` (whose ``local`` is filled per row) on
-        PostgreSQL, for a question that is likely new. When the client holds a
-        validator (a 304 is likely) or this process recently cached an answer to
-        the same question (a cache hit is likely), the version alone is read first,
-        so that the answer costs no page query."""
+        PostgreSQL, for a question that is likely new (``likely_new_question``)."""
         return (
             getattr(self, "columns", None) == DOCUMENT_COLUMNS
             and self.zone is None
             and connections[queryset.db].vendor == "postgresql"
-            and "HTTP_IF_NONE_MATCH" not in request.META
-            and "HTTP_IF_MODIFIED_SINCE" not in request.META
-            and not (
-                settings.API_RESPONSE_CACHE_SECONDS
-                and question(request) in recent_questions
-            )
+            and self.likely_new_question(request)
         )
 
 
@@ -212,10 +199,19 @@ class EventViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
         self.params = {"tz": parse_tz(self.query)}
         if pk > MAX_ID:
             raise NotFound()
+        row = None
+        if self.likely_new_question(request) and detail.available():
+            # PostgreSQL: the data version and the detail in one statement.
+            found = detail.DETAIL_STATEMENT.read(pk)
+            if found is None:
+                raise NotFound()
+            version, row = found
+            self.known_version = (version,)
         not_modified = self.not_modified(request)
         if not_modified is not None:
             return not_modified
-        row = occurrence_detail(pk)
+        if row is None:
+            row = detail.occurrence_detail(pk)
         if row is None:
             raise NotFound()
         response = Response(
@@ -226,36 +222,6 @@ class EventViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
                 feeds.event_filename(pk), self.format
             )
         return self.add_validators(response)
-
-
-def occurrence_detail(pk: int) -> dict | None:
-    """An occurrence's row with its members (each with its change log) and its own."""
-    row = Occurrence.objects.filter(pk=pk).values(*OCCURRENCE_COLUMNS).first()
-    if row is None:
-        return None
-    release = {entry["event_id"]: entry["release"] for entry in row["sources"]}
-    members = list(
-        EconomicEvent.objects.filter(memberships__occurrence_id=pk)
-        .order_by("source", "id")
-        .values(*SOURCE_COLUMNS)
-    )
-    changes = defaultdict(list)
-    for revision in (
-        EventRevision.objects.filter(event_id__in=[m["id"] for m in members])
-        .order_by("changed_at", "id")
-        .values("event_id", *REVISION_COLUMNS)
-    ):
-        changes[revision["event_id"]].append(revision)
-    for member in members:
-        member["release"] = release.get(member["id"], False)
-        member["revisions"] = changes[member["id"]]
-    row["members"] = members
-    row["revisions"] = list(
-        OccurrenceRevision.objects.filter(occurrence_id=pk)
-        .order_by("changed_at", "id")
-        .values(*REVISION_COLUMNS)
-    )
-    return row
 
 
 def parse_tz(query) -> ZoneInfo | None:
