@@ -68,11 +68,14 @@ class QuerySpec:
                 ]
         if errors:
             raise ValidationError(errors)
+        repeated = [
+            name for name in self.lists & set(params) if len(params.getlist(name)) > 1
+        ]
+        if not repeated:  # the usual case: no copy of the query string
+            return params
         joined = params.copy()
-        for name in self.lists & set(params):
-            values = params.getlist(name)
-            if len(values) > 1:
-                joined.setlist(name, [",".join(values)])
+        for name in repeated:
+            joined.setlist(name, [",".join(params.getlist(name))])
         return joined
 
     def _unknown(self, name: str) -> str:
