@@ -190,7 +190,8 @@ if CACHE_URL:
         "default": {
             "BACKEND": "core.cache.FaultTolerantRedisCache",
             "LOCATION": CACHE_URL,
-            "KEY_PREFIX": "dipcal",
+            # Deployments (or test runs) sharing one Redis keep apart by prefix.
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX") or "dipcal",
             "TIMEOUT": 300,
             "OPTIONS": {
                 # A healthy Redis answers in well under a millisecond: past a second

@@ -20,6 +20,8 @@ from tests.processes import http_get, wait_until
 from tests.reliability.live import gunicorn, service_env
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
+# This run's own keys: another test run on the machine may share the Redis.
+KEY_PREFIX = f"dipcal-test-{uuid.uuid4().hex[:12]}"
 LIMIT = 10
 RATE = f"{LIMIT}/hour"  # counted in fixed windows: see away_from_a_window_edge()
 REQUESTS = 40
@@ -39,6 +41,13 @@ def redis_or_skip():
             raise
         pytest.skip(f"no Redis at {REDIS_URL}")
     return client
+
+
+def forget_counts(client) -> None:
+    """Delete this run's keys (never another run's: no FLUSHDB)."""
+    keys = list(client.scan_iter(f"{KEY_PREFIX}:*"))
+    if keys:
+        client.delete(*keys)
 
 
 def hammer(server, forged_ips: bool) -> Counter:
@@ -94,18 +103,18 @@ def test_throttle_is_shared_by_all_workers_through_redis(
     seeded_database, tmp_path, report
 ):
     client = redis_or_skip()
-    client.flushdb()
     env = service_env(
         seeded_database,
         API_THROTTLE_ANON=RATE,
         CACHE_URL=REDIS_URL,
+        CACHE_KEY_PREFIX=KEY_PREFIX,
     )
     with gunicorn(env, tmp_path / "redis.log", workers=WORKERS, threads=1) as server:
         # Which worker accepts a connection is the kernel's choice: on a busy machine
         # one can take a whole round, which would prove nothing about sharing. Such a
         # round is run again on a fresh count; the assertions hold for every round.
         for _ in range(5):
-            client.flushdb()
+            forget_counts(client)
             away_from_a_window_edge()
             offset = len(server.proc.output())
             statuses = hammer(server, forged_ips=True)
@@ -113,7 +122,8 @@ def test_throttle_is_shared_by_all_workers_through_redis(
             assert statuses == {200: LIMIT, 429: REQUESTS - LIMIT}, statuses
             if len(workers) >= 2:
                 break
-    client.flushdb()
+    assert list(client.scan_iter(f"{KEY_PREFIX}:*")), "the counts were in Redis"
+    forget_counts(client)
 
     assert len(workers) >= 2, f"one worker served everything: {workers}"
     report(
