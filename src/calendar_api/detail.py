@@ -109,6 +109,7 @@ class DetailStatement:
         )
 
     def _compile(self, alias: str) -> tuple[str, list[Any], list[int]]:
+        """The ORM's SQL for ``queryset``, its parameters and the id's position."""
         compiled = self._compiled.get(alias)
         if compiled is None:
             queryset = self.queryset(self.PLACEHOLDER).using(alias)
@@ -116,8 +117,6 @@ class DetailStatement:
             slots = [i for i, value in enumerate(params) if value == self.PLACEHOLDER]
             if len(slots) != 1:
                 raise RuntimeError(f"the detail statement has {len(slots)} id slots")
-            table, column = version_source(connections[alias])
-            sql = f"SELECT (SELECT MAX({column}) FROM {table}), d.* FROM ({sql}) d"
             compiled = (sql, list(params), slots)
             with self._lock:
                 self._compiled[alias] = compiled
@@ -126,12 +125,17 @@ class DetailStatement:
     def read(self, pk: int) -> tuple[datetime | None, dict] | None:
         """(data version, detail row) of occurrence ``pk``, or None without one."""
         alias = router.db_for_read(Occurrence)
-        sql, params, slots = self._compile(alias)
+        compiled, params, slots = self._compile(alias)
         params = list(params)
         for slot in slots:
             params[slot] = pk
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
+        connection = connections[alias]
+        table, column = version_source(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT MAX({column}) FROM {table}), d.* FROM ({compiled}) d",
+                params,
+            )
             found = cursor.fetchone()
         if found is None:
             return None
