@@ -40,6 +40,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
 
 
+def prepare_threshold() -> int | None:
+    """DATABASE_PREPARE_THRESHOLD: runs of a statement before psycopg prepares it on
+    its connection (default 5), or None for "off"."""
+    if os.environ.get("DATABASE_PREPARE_THRESHOLD", "").strip().lower() == "off":
+        return None
+    threshold = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+    if threshold < 0:
+        raise ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD must be 0 or more, or off, got {threshold}"
+        )
+    return threshold
+
+
 def env_set_off(name: str) -> bool:
     """True when ``name`` is set, non-empty, and false or zero: a recorded decision."""
     value = os.environ.get(name, "").strip().lower()
@@ -132,6 +145,13 @@ def database(url: str) -> dict:
             "application_name",
             os.environ.get("DATABASE_APPLICATION_NAME", "dipping-calendar"),
         )
+        # Parameters travel apart from the SQL (server-side binding), so psycopg can
+        # prepare a statement a connection has run DATABASE_PREPARE_THRESHOLD times:
+        # PostgreSQL then plans the API's few query shapes once per connection, not on
+        # every request (docs/benchmarks.md). "off" behind a pooler that cannot keep
+        # prepared statements (PgBouncer in transaction mode before 1.21).
+        config["OPTIONS"].setdefault("server_side_binding", True)
+        config["OPTIONS"].setdefault("prepare_threshold", prepare_threshold())
         # A dead database must fail a request fast (503), not hang a worker.
         config["OPTIONS"].setdefault(
             "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)

@@ -684,6 +684,24 @@ def test_one_statement_details_are_the_details(api_client, week, republish, sett
     assert api_client.get(f"{URL}424242/").status_code == 404
 
 
+@pytest.mark.postgres
+def test_a_statement_run_again_is_planned_once(api_client, make_event, settings):
+    """DATABASE_PREPARE_THRESHOLD: after a few runs on a connection, the detail's
+    statement (and any other) is prepared, so PostgreSQL stops planning it per
+    request; the answers stay the same."""
+    settings.API_RESPONSE_CACHE_SECONDS = 0
+    occurrence = make_event(datetime(2026, 6, 2, 12, tzinfo=UTC))
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    answers = {
+        api_client.get(f"{URL}{occurrence.pk}/").content for _ in range(threshold + 1)
+    }
+    assert len(answers) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any("JSONB_BUILD_OBJECT" in statement for statement in prepared), prepared
+
+
 def test_a_repeated_json_page_costs_only_the_version(api_client, week):
     """A question this process answered and cached is answered version first: the
     cache hit then costs one index lookup, never the page (on PostgreSQL a new

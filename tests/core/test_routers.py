@@ -15,7 +15,11 @@ PRIMARY = "postgres://app@db.internal:5432/dipcal"
 
 def load_settings(monkeypatch, **env: str) -> dict:
     """core/settings.py evaluated afresh under ``env`` (the running settings stay)."""
-    for name in ("DATABASE_REPLICA_URLS", "DATABASE_REPLICA_MAX_LAG_SECONDS"):
+    for name in (
+        "DATABASE_REPLICA_URLS",
+        "DATABASE_REPLICA_MAX_LAG_SECONDS",
+        "DATABASE_PREPARE_THRESHOLD",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -38,6 +42,7 @@ def test_each_replica_url_is_an_alias_configured_like_the_primary(monkeypatch):
         DATABASE_CONNECT_TIMEOUT="3",
         DATABASE_CONN_MAX_AGE="30",
         DATABASE_REPLICA_MAX_LAG_SECONDS="12.5",
+        DATABASE_PREPARE_THRESHOLD="3",
     )
     databases = found["DATABASES"]
     assert list(databases) == ["default", "replica_1", "replica_2"]
@@ -49,6 +54,8 @@ def test_each_replica_url_is_an_alias_configured_like_the_primary(monkeypatch):
     for alias in databases:
         assert databases[alias]["OPTIONS"] == {
             "application_name": "dipping-calendar",
+            "server_side_binding": True,
+            "prepare_threshold": 3,
             "connect_timeout": 3,
         }
         assert databases[alias]["CONN_MAX_AGE"] == 30
