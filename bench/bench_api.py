@@ -575,7 +575,9 @@ documents, joined into one JSON array by the database. A question the process ha
 recently cached (the repeated-URL cases) is answered version first, so a hit costs
 one index lookup and no page. A detail is one statement too: the version, the stored
 document, and the member rows with their change logs as JSON built by the database
-(the ORM's SQL, compiled once per process).
+(the ORM's SQL, compiled once per process). Statements a connection runs again are
+prepared (DATABASE_PREPARE_THRESHOLD), so PostgreSQL plans each shape once per
+connection.
 
 The machine has 2 cores shared by wrk, PostgreSQL, the three gunicorn pools and
 other jobs; absolute numbers and p99 vary from run to run (all runs' req/s are in
