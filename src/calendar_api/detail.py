@@ -83,7 +83,7 @@ class DetailStatement:
     PLACEHOLDER = -(2**62)  # an id no occurrence has, to find among the parameters
 
     def __init__(self) -> None:
-        self._compiled: dict[str, tuple[str, list[Any], list[int]]] = {}
+        self._compiled: dict[str, tuple[str, list[Any], int]] = {}
         self._lock = threading.Lock()
 
     def queryset(self, pk: int) -> QuerySet:
@@ -108,7 +108,7 @@ class DetailStatement:
             )
         )
 
-    def _compile(self, alias: str) -> tuple[str, list[Any], list[int]]:
+    def _compile(self, alias: str) -> tuple[str, list[Any], int]:
         """The ORM's SQL for ``queryset``, its parameters and the id's position."""
         compiled = self._compiled.get(alias)
         if compiled is None:
@@ -117,7 +117,7 @@ class DetailStatement:
             slots = [i for i, value in enumerate(params) if value == self.PLACEHOLDER]
             if len(slots) != 1:
                 raise RuntimeError(f"the detail statement has {len(slots)} id slots")
-            compiled = (sql, list(params), slots)
+            compiled = (sql, list(params), slots[0])
             with self._lock:
                 self._compiled[alias] = compiled
         return compiled
@@ -125,10 +125,9 @@ class DetailStatement:
     def read(self, pk: int) -> tuple[datetime | None, dict] | None:
         """(data version, detail row) of occurrence ``pk``, or None without one."""
         alias = router.db_for_read(Occurrence)
-        compiled, params, slots = self._compile(alias)
+        compiled, params, slot = self._compile(alias)
         params = list(params)
-        for slot in slots:
-            params[slot] = pk
+        params[slot] = pk
         connection = connections[alias]
         table, column = version_source(connection)
         with connection.cursor() as cursor:

@@ -203,10 +203,7 @@ def occurrence_detail_json(row: dict, tz: ZoneInfo | None = None) -> dict:
     member row with its change log in place of the document's ``sources``, and its own
     change log. ``row``: ``DOCUMENT_COLUMNS``, ``members`` (``SOURCE_COLUMNS`` and
     ``revisions``) and ``revisions``."""
-    document = row["document"]
-    if isinstance(document, str):
-        document = document.encode()
-    data = orjson.loads(document_with_local(document, row, tz))
+    data = orjson.loads(document_with_local(row["document"].encode(), row, tz))
     release = {entry["event_id"]: entry["release"] for entry in data["sources"]}
     data["sources"] = [
         source_event_json({**member, "release": release.get(member["id"], False)})

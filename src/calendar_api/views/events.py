@@ -212,8 +212,8 @@ class EventViewSet(CalendarListMixin, viewsets.ReadOnlyModelViewSet):
             return not_modified
         if row is None:
             row = detail.occurrence_detail(pk)
-        if row is None:
-            raise NotFound()
+            if row is None:
+                raise NotFound()
         response = Response(
             OccurrenceDetailSerializer(row, context=self.get_serializer_context()).data
         )
