@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from django.conf import settings
@@ -32,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from calendar_api import feeds
+from core.representation import DOCUMENT_COLUMNS, document_with_local
 
 # (queryset expression, descending?) per sort key; the view says which apply.
 SortKeys = Sequence[tuple[str, bool]]
@@ -71,15 +73,23 @@ class KeysetPagination(BasePagination):
         return rows
 
     def paginate_documents(
-        self, queryset: QuerySet, request: Request, view, version: tuple[str, str]
+        self,
+        queryset: QuerySet,
+        request: Request,
+        view,
+        version: tuple[str, str],
+        tz: ZoneInfo | None = None,
     ) -> tuple[datetime | None, orjson.Fragment]:
-        """PostgreSQL: the data version and the page's stored documents, joined into
-        one JSON array by PostgreSQL, in one statement.
+        """PostgreSQL: the data version and the page's stored documents in one
+        statement.
 
         The same page as ``paginate_queryset`` (the same ORM query, wrapped): its rows
-        are numbered in the sort order, the first ``size`` documents are aggregated,
-        and only the last one's sort keys come back (for the ``next`` cursor), so no
-        row becomes Python objects and the version costs no round trip of its own.
+        are numbered in the sort order, the first ``size`` are aggregated, and only
+        the last one's sort keys come back (for the ``next`` cursor), so the version
+        costs no round trip of its own. Without ``tz`` PostgreSQL joins the documents
+        into one JSON array and no row becomes Python objects; with a ``tz`` each
+        document comes back with its date, time and instant, and ``local`` is filled
+        here (``core.representation.document_with_local``, as on the row-by-row path).
         ``version`` is the quoted table and column whose maximum is the version.
         """
         self.request = request
@@ -87,7 +97,8 @@ class KeysetPagination(BasePagination):
         size = self.page_size(request)
         page = self._ordered(queryset, request, keys)
         names = [name for name, _ in keys]
-        page = page.values("document", *names)[: size + 1]
+        read = DOCUMENT_COLUMNS if tz is not None else ("document",)
+        page = page.values(*dict.fromkeys((*read, *names)))[: size + 1]
         connection = connections[page.db]
         # The ORM's SQL for the page: values travel as its bound parameters.
         compiled, params = page.query.sql_with_params()
@@ -97,17 +108,21 @@ class KeysetPagination(BasePagination):
         order = ", ".join(
             f"{quote(name)} {'DESC' if desc else 'ASC'}" for name, desc in keys
         )
+        if tz is None:
+            aggregates = [f"string_agg(n.{quote('document')}, ',' ORDER BY n._n)"]
+        else:
+            aggregates = [f"array_agg(n.{quote(name)} ORDER BY n._n)" for name in read]
+        selected = ", ".join(f"{agg} FILTER (WHERE n._n <= %s)" for agg in aggregates)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT (SELECT MAX({column}) FROM {table}), "
-                f"string_agg(n.{quote('document')}, ',' ORDER BY n._n) "
-                "FILTER (WHERE n._n <= %s), count(*), "
-                f"max(json_build_array({columns})::text) FILTER (WHERE n._n = %s) "
+                f"SELECT (SELECT MAX({column}) FROM {table}), count(*), "
+                f"max(json_build_array({columns})::text) FILTER (WHERE n._n = %s), "
+                f"{selected} "
                 f"FROM (SELECT p.*, row_number() OVER (ORDER BY {order}) AS _n "
                 f"FROM ({compiled}) p) n",
-                (size, size, *params),
+                (size, *[size] * len(aggregates), *params),
             )
-            version, documents, count, last = cursor.fetchone()
+            version, count, last, *aggregated = cursor.fetchone()
         self.next_token = None
         if count > size:
             values = json.loads(last)
@@ -117,8 +132,20 @@ class KeysetPagination(BasePagination):
                     for name, value in zip(names, values, strict=True)
                 ]
             )
-        body = b"[" + (documents or "").encode() + b"]"
-        return version, orjson.Fragment(body)
+        if tz is None:
+            documents = (aggregated[0] or "").encode()
+        else:
+            documents = b",".join(
+                document_with_local(
+                    document.encode(),
+                    {"date": day, "time": clock, "scheduled_at": instant},
+                    tz,
+                )
+                for document, day, clock, instant in zip(
+                    *(values or () for values in aggregated), strict=True
+                )
+            )
+        return version, orjson.Fragment(b"[" + documents + b"]")
 
     def _ordered(self, queryset: QuerySet, request: Request, keys: SortKeys):
         """``queryset`` after the request's cursor, in the order ``keys``."""

@@ -614,12 +614,16 @@ def test_a_repeated_request_is_served_from_the_cache(
     assert again["ETag"] == first["ETag"]
 
 
-def test_one_statement_pages_are_the_pages(api_client, week, settings):
-    """On PostgreSQL a JSON page without tz is read in one statement (the version
-    and the documents joined by the database); the same page, walked with its
-    cursor in every ordering, as the row-by-row path gives with a validator held
-    (the response cache off, so that the second answer is read, not replayed)."""
+@pytest.mark.parametrize("tz", [None, "America/New_York", "Asia/Kathmandu"])
+def test_one_statement_pages_are_the_pages(api_client, week, settings, tz):
+    """On PostgreSQL a JSON page is read in one statement (the version and the
+    documents, joined by the database, or with a tz each with its date, time and
+    instant to fill ``local``); the same page, walked with its cursor in every
+    ordering, as the row-by-row path gives with a validator held (the response cache
+    off, so that the second answer is read, not replayed)."""
     settings.API_RESPONSE_CACHE_SECONDS = 0
+    zone = {"tz": tz} if tz else {}
+    one_statement = 1 if connection.vendor == "postgresql" else 2
     for ordering in (
         "date",
         "-date",
@@ -628,9 +632,11 @@ def test_one_statement_pages_are_the_pages(api_client, week, settings):
         "country",
         "updated",
     ):
-        pages, walked = [], {"ordering": ordering, "page_size": 2}
+        pages, walked = [], {"ordering": ordering, "page_size": 2, **zone}
         while walked is not None:
-            response = get(api_client, **walked)
+            with CaptureQueriesContext(connection) as statements:
+                response = get(api_client, **walked)
+            assert len(statements) == one_statement
             etag = response["ETag"]
             # A client holding a validator takes the row-by-row path.
             rows = api_client.get("/api/events/", walked, HTTP_IF_NONE_MATCH='"other"')
@@ -639,9 +645,14 @@ def test_one_statement_pages_are_the_pages(api_client, week, settings):
             pages.append(response.json())
             link = response.json()["next"]
             walked = dict(parse_qsl(urlsplit(link).query)) if link else None
-        ids = [row["id"] for page in pages for row in page["results"]]
-        assert len(ids) == len(set(ids)) == Occurrence.objects.count()
-    empty = get(api_client, date="2001-01-01")
+        results = [row for page in pages for row in page["results"]]
+        assert len({row["id"] for row in results}) == Occurrence.objects.count()
+        assert len(results) == Occurrence.objects.count()
+        if tz:
+            assert all(row["local"]["tz"] == tz for row in results)
+            assert any(row["local"]["time"] is None for row in results)  # untimed
+            assert any(row["local"]["time"] is not None for row in results)
+    empty = get(api_client, date="2001-01-01", **zone)
     assert empty.json() == {"next": None, "results": []}
 
 

@@ -104,7 +104,11 @@ class CalendarListMixin(StrictQueryMixin, JSONErrorsMixin, ConditionalMixin):
         documents = None
         if self.in_one_statement(queryset, request):
             version, documents = self.paginator.paginate_documents(
-                queryset, request, self, version_source(connections[queryset.db])
+                queryset,
+                request,
+                self,
+                version_source(connections[queryset.db]),
+                tz=self.zone,
             )
             self.known_version = (version,)
         not_modified = self.not_modified(request)
@@ -117,11 +121,10 @@ class CalendarListMixin(StrictQueryMixin, JSONErrorsMixin, ConditionalMixin):
 
     def in_one_statement(self, queryset, request: Request) -> bool:
         """Whether the version and the page come in one statement: a JSON page of
-        stored documents without ``tz`` (whose ``local`` is filled per row) on
-        PostgreSQL, for a question that is likely new (``likely_new_question``)."""
+        stored documents on PostgreSQL, for a question that is likely new
+        (``likely_new_question``)."""
         return (
             getattr(self, "columns", None) == DOCUMENT_COLUMNS
-            and self.zone is None
             and connections[queryset.db].vendor == "postgresql"
             and self.likely_new_question(request)
         )
