@@ -139,6 +139,8 @@ def database(url: str) -> dict:
         # A closed file connection is cheap; persistent ones hold locks between requests.
         config["CONN_MAX_AGE"] = 0
     elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with a health check that needs no round trip.
+        config["ENGINE"] = "core.postgresql"
         config.setdefault("OPTIONS", {})
         # Name the connection so pg_stat_activity tells web from scheduler from ingest.
         config["OPTIONS"].setdefault(
@@ -174,7 +176,7 @@ DATABASE_REPLICAS = []
 for number, url in enumerate(env_list("DATABASE_REPLICA_URLS", default=[]), start=1):
     alias = f"replica_{number}"
     DATABASES[alias] = database(url)
-    if DATABASES[alias]["ENGINE"] != "django.db.backends.postgresql":
+    if DATABASES[alias]["ENGINE"] != "core.postgresql":
         raise ImproperlyConfigured(
             f"DATABASE_REPLICA_URLS: {alias} must be a postgres:// URL "
             "(a streaming replica of DATABASE_URL)"

@@ -146,12 +146,22 @@ def test_next_job_succeeds_after_its_db_connection_was_killed(monkeypatch):
             "SELECT pg_terminate_backend(%s)", [backend_pid]
         ).fetchone()
     assert killed == (True,)
+    # "Between two runs": the backend has gone (and said so) before the next starts.
+    deadline = monotonic() + 30
+    while connection_is_listed(backend_pid):
+        assert monotonic() < deadline, f"backend {backend_pid} still there"
 
     jobs.refresh(
         "rangesrc"
     )  # close_old_connections + health checks: a fresh connection
 
     assert connection.cursor().connection.info.backend_pid != backend_pid
+
+
+def connection_is_listed(pid: int) -> bool:
+    with psycopg.connect(**postgres_conn_params(), autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+        return found.fetchone() is not None
 
 
 def test_crawls_of_one_source_wait_for_each_other_but_not_for_other_sources(
