@@ -17,7 +17,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -108,11 +108,18 @@ class KeysetPagination(BasePagination):
         order = ", ".join(
             f"{quote(name)} {'DESC' if desc else 'ASC'}" for name, desc in keys
         )
+        document, on_page = f"n.{quote('document')}", "FILTER (WHERE n._n <= %s)"
         if tz is None:
-            aggregates = [f"string_agg(n.{quote('document')}, ',' ORDER BY n._n)"]
+            aggregates = [f"string_agg({document}, ',' ORDER BY n._n) {on_page}"]
         else:
-            aggregates = [f"array_agg(n.{quote(name)} ORDER BY n._n)" for name in read]
-        selected = ", ".join(f"{agg} FILTER (WHERE n._n <= %s)" for agg in aggregates)
+            # Date, time and instant as JSON text: ISO strings that C parses (the
+            # driver's own timestamptz loader is Python, per value).
+            when = ", ".join(f"n.{quote(name)}" for name in read[1:])
+            aggregates = [
+                f"array_agg({document} ORDER BY n._n) {on_page}",
+                f"(json_agg(json_build_array({when}) ORDER BY n._n) {on_page})::text",
+            ]
+        selected = ", ".join(aggregates)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT (SELECT MAX({column}) FROM {table}), count(*), "
@@ -135,14 +142,11 @@ class KeysetPagination(BasePagination):
         if tz is None:
             documents = (aggregated[0] or "").encode()
         else:
+            texts, when = aggregated
             documents = b",".join(
-                document_with_local(
-                    document.encode(),
-                    {"date": day, "time": clock, "scheduled_at": instant},
-                    tz,
-                )
-                for document, day, clock, instant in zip(
-                    *(values or () for values in aggregated), strict=True
+                document_with_local(document.encode(), _when(day, clock, instant), tz)
+                for document, (day, clock, instant) in zip(
+                    texts or (), orjson.loads(when or "[]"), strict=True
                 )
             )
         return version, orjson.Fragment(b"[" + documents + b"]")
@@ -302,6 +306,16 @@ class ExportPagination(BasePagination):
 
 def attachment(filename: str, extension: str) -> str:
     return f'attachment; filename="{filename}.{extension}"'
+
+
+def _when(day: str, clock: str | None, instant: str) -> dict:
+    """An occurrence's date, time and instant (``core.representation.local_time``)
+    from PostgreSQL's JSON of them."""
+    return {
+        "date": date.fromisoformat(day),
+        "time": time.fromisoformat(clock) if clock is not None else None,
+        "scheduled_at": datetime.fromisoformat(instant),
+    }
 
 
 def _encode(values: list[Any]) -> str:
