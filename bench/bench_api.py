@@ -474,13 +474,15 @@ def run() -> None:
     }
     # The API as deployed (rendered responses cached under their ETag), the API with
     # that cache off (every request runs the page query and renders), the reference.
-    servers = [
-        serve("core.wsgi", API_PORT, env),
-        serve("core.wsgi", UNCACHED_PORT, {**env, "API_RESPONSE_CACHE_SECONDS": "0"}),
-        serve("bench.reference_server:app", REF_PORT, env),
-    ]
+    servers = {
+        "api": serve("core.wsgi", API_PORT, env),
+        "uncached": serve(
+            "core.wsgi", UNCACHED_PORT, {**env, "API_RESPONSE_CACHE_SECONDS": "0"}
+        ),
+        "reference": serve("bench.reference_server:app", REF_PORT, env),
+    }
     try:
-        varied = run_varied()
+        varied = run_varied(servers)
         cases = [*CASES, (DETAIL_CASE, f"/api/events/{detail_id}/")]
         if os.environ.get("BENCH_VARIED_ONLY"):  # a quick look while working
             print(varied)
@@ -491,7 +493,7 @@ def run() -> None:
             for name, port in SERVERS
         ]
     finally:
-        for proc in servers:
+        for proc in servers.values():
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     plans = [(label, explain(path)) for label, path in CASES]
@@ -513,14 +515,16 @@ def measure(url: str) -> dict:
     return median
 
 
-def run_varied() -> dict[str, dict]:
+def run_varied(servers: dict[str, subprocess.Popen]) -> dict[str, dict]:
     """REPEAT rounds; in each, fresh distinct paths that the three servers take in
     turn (so no server's cache has seen them), after checking that the API and the
     reference give the same JSON for a sample of them.
 
     Each round starts with the next server, so that whatever the order does (the
     first to ask for a day reads its pages into PostgreSQL's shared buffers for
-    those after it) falls on all three alike."""
+    those after it) falls on all three alike. Each run also counts the CPU time the
+    server's processes and PostgreSQL's spent per request (/proc): unlike req/s on
+    a shared 2-core machine, that hardly varies from run to run."""
     runs: dict[str, list] = {name: [] for name, _ in SERVERS}
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(REPEAT):
@@ -530,8 +534,13 @@ def run_varied() -> dict[str, dict]:
             file.write_text("\n".join(paths) + "\n")
             first = round_ % len(SERVERS)
             for name, port in SERVERS[first:] + SERVERS[:first]:
+                processes = [servers[name].pid, *children(servers[name].pid)]
+                server_cpu, postgres_cpu = cpu_seconds(processes), postgres_seconds()
                 result = wrk(f"http://127.0.0.1:{port}", file)
                 result["paths"] = len(paths)
+                served = max(result["requests"], 1)
+                result["cpu_ms"] = (cpu_seconds(processes) - server_cpu) * 1000 / served
+                result["pg_ms"] = (postgres_seconds() - postgres_cpu) * 1000 / served
                 print("varied", round_, name, result, flush=True)
                 runs[name].append(result)
     medians = {}
@@ -540,8 +549,36 @@ def run_varied() -> dict[str, dict]:
         median["all_rps"] = [round(r["rps"]) for r in results]
         median["max_requests"] = max(r["requests"] for r in results)
         median["errors"] = sum(r["non2xx"] for r in results)
+        for key in ("cpu_ms", "pg_ms"):
+            median[key] = sorted(r[key] for r in results)[len(results) // 2]
         medians[name] = median
     return medians
+
+
+def children(pid: int) -> list[int]:
+    """A gunicorn master's workers."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(child) for child in found.stdout.split()]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have spent (0 for one that is gone)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_seconds() -> float:
+    """CPU time of every PostgreSQL process on the machine (the servers' backends and
+    the background ones alike; only one server is measured at a time)."""
+    found = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
+    return cpu_seconds([int(pid) for pid in found.stdout.split()])
 
 
 def check_same_answers(paths: list[str]) -> None:
@@ -586,6 +623,12 @@ connection runs again are prepared (DATABASE_PREPARE_THRESHOLD), so PostgreSQL p
 each shape once per connection, and the connection's health check before a request
 looks at its socket instead of asking the server (core.postgresql).
 
+The CPU columns are what the server's own processes and all of PostgreSQL spent per
+request in the median run (from /proc, one server measured at a time). On 2 cores
+shared by the servers, PostgreSQL and wrk, req/s follows from them, and they vary far
+less from run to run than req/s does: the API's gap to the reference is its Python
+(Django, DRF, the ORM compiling each page's query), not its SQL.
+
 The machine has 2 cores shared by wrk, PostgreSQL, the three gunicorn pools and
 other jobs; absolute numbers and p99 vary from run to run (all runs' req/s are in
 brackets). Rounds alternate the servers and rotate which goes first, so a busy moment
@@ -617,8 +660,8 @@ def write_docs(
         "as deployed reaches at least 0.5x the reference's req/s, p99 under 50 ms.",
         "",
         "| server | req/s | p50 ms | p99 ms | reference req/s | / reference | "
-        "non-2xx | target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "non-2xx | server CPU ms / request | PostgreSQL CPU ms / request | target |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for name, label in (
         ("api", "API, response cache on (as deployed)"),
@@ -631,7 +674,7 @@ def write_docs(
         lines.append(
             f"| {label} | {r['rps']:.0f} {r['all_rps']} | {r['p50']:.1f} | "
             f"{r['p99']:.1f} | {ref['rps']:.0f} | {r['rps'] / ref['rps']:.2f} | "
-            f"{r['errors']} | {verdict} |"
+            f"{r['errors']} | {r['cpu_ms']:.2f} | {r['pg_ms']:.2f} | {verdict} |"
         )
     lines += [
         "",
