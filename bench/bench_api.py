@@ -562,7 +562,8 @@ def children(pid: int) -> list[int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time the processes have spent (0 for one that is gone)."""
+    """User + system CPU time the processes have spent, and their children that have
+    ended (a backend whose connection closed): 0 for a process that is gone."""
     ticks = 0
     for pid in pids:
         try:
@@ -570,13 +571,14 @@ def cpu_seconds(pids: list[int]) -> float:
         except FileNotFoundError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        ticks += sum(int(field) for field in fields[11:15])  # u/stime, cu/cstime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_seconds() -> float:
     """CPU time of every PostgreSQL process on the machine (the servers' backends and
-    the background ones alike; only one server is measured at a time)."""
+    the background ones alike, those that ended included; only one server is
+    measured at a time)."""
     found = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
     return cpu_seconds([int(pid) for pid in found.stdout.split()])
 

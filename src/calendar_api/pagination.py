@@ -108,15 +108,15 @@ class KeysetPagination(BasePagination):
         order = ", ".join(
             f"{quote(name)} {'DESC' if desc else 'ASC'}" for name, desc in keys
         )
-        document, on_page = f"n.{quote('document')}", "FILTER (WHERE n._n <= %s)"
+        stored, on_page = f"n.{quote('document')}", "FILTER (WHERE n._n <= %s)"
         if tz is None:
-            aggregates = [f"string_agg({document}, ',' ORDER BY n._n) {on_page}"]
+            aggregates = [f"string_agg({stored}, ',' ORDER BY n._n) {on_page}"]
         else:
             # Date, time and instant as JSON text: ISO strings that C parses (the
             # driver's own timestamptz loader is Python, per value).
             when = ", ".join(f"n.{quote(name)}" for name in read[1:])
             aggregates = [
-                f"array_agg({document} ORDER BY n._n) {on_page}",
+                f"array_agg({stored} ORDER BY n._n) {on_page}",
                 f"(json_agg(json_build_array({when}) ORDER BY n._n) {on_page})::text",
             ]
         selected = ", ".join(aggregates)
