@@ -196,7 +196,8 @@ def write(
         f"`python bench/profile_api.py --requests {requests}` on the data set above: "
         f"{requests} fresh varied list queries through Django's test client, response "
         "cache off, timers around each stage (SQL timed at the database layer). "
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+        + (f" {bench_api.CONDITIONS}" if bench_api.CONDITIONS else ""),
         "",
         "| stage | ms per request |",
         "| --- | ---: |",
@@ -230,7 +231,7 @@ def write(
         f"A full garbage collection in this process, every module, class and function "
         f"loaded: {pauses[0]:.1f} ms, a stall for every request queued behind it; "
         f"after `gc.freeze()` ({pauses[2]:,} objects set aside, as core.wsgi does at "
-        f"start): {pauses[1]:.1f} ms.",
+        f"start): {pauses[1]:.2f} ms.",
         "",
         "Most own time under cProfile (other fresh queries; cProfile slows Python "
         "code, not the database):",
