@@ -523,8 +523,8 @@ def run_varied(servers: dict[str, subprocess.Popen]) -> dict[str, dict]:
     Each round starts with the next server, so that whatever the order does (the
     first to ask for a day reads its pages into PostgreSQL's shared buffers for
     those after it) falls on all three alike. Each run also counts the CPU time the
-    server's processes and PostgreSQL's spent per request (/proc): unlike req/s on
-    a shared 2-core machine, that hardly varies from run to run."""
+    server's processes and PostgreSQL's spent per request (/proc), which says where
+    a server's req/s goes on a machine they all share."""
     runs: dict[str, list] = {name: [] for name, _ in SERVERS}
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(REPEAT):
@@ -626,10 +626,10 @@ each shape once per connection, and the connection's health check before a reque
 looks at its socket instead of asking the server (core.postgresql).
 
 The CPU columns are what the server's own processes and all of PostgreSQL spent per
-request in the median run (from /proc, one server measured at a time). On 2 cores
-shared by the servers, PostgreSQL and wrk, req/s follows from them, and they vary far
-less from run to run than req/s does: the API's gap to the reference is its Python
-(Django, DRF, the ORM compiling each page's query), not its SQL.
+request (from /proc, one server measured at a time; the median over the runs). On 2
+cores shared by the servers, PostgreSQL and wrk, the req/s follow from them: the
+API's gap to the reference is its Python (Django, DRF, the ORM building and
+compiling each page's query), far more than its SQL.
 
 The machine has 2 cores shared by wrk, PostgreSQL, the three gunicorn pools and
 other jobs; absolute numbers and p99 vary from run to run (all runs' req/s are in
