@@ -110,24 +110,24 @@ class KeysetPagination(BasePagination):
         )
         stored, on_page = f"n.{quote('document')}", "FILTER (WHERE n._n <= %s)"
         if tz is None:
-            aggregates = [f"string_agg({stored}, ',' ORDER BY n._n) {on_page}"]
+            pages = [f"string_agg({stored}, ',' ORDER BY n._n) {on_page}"]
         else:
             # Date, time and instant as JSON text: ISO strings that C parses (the
             # driver's own timestamptz loader is Python, per value).
             when = ", ".join(f"n.{quote(name)}" for name in read[1:])
-            aggregates = [
+            pages = [
                 f"array_agg({stored} ORDER BY n._n) {on_page}",
                 f"(json_agg(json_build_array({when}) ORDER BY n._n) {on_page})::text",
             ]
-        selected = ", ".join(aggregates)
+        aggregates = ", ".join(pages)  # quoted columns; the page size is bound
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT (SELECT MAX({column}) FROM {table}), count(*), "
                 f"max(json_build_array({columns})::text) FILTER (WHERE n._n = %s), "
-                f"{selected} "
+                f"{aggregates} "
                 f"FROM (SELECT p.*, row_number() OVER (ORDER BY {order}) AS _n "
                 f"FROM ({compiled}) p) n",
-                (size, *[size] * len(aggregates), *params),
+                (size, *[size] * len(pages), *params),
             )
             version, count, last, *aggregated = cursor.fetchone()
         self.next_token = None

@@ -292,11 +292,12 @@ def test_hostile_text_from_a_source_is_stored_as_text(report):
 SQL_CALLS = {"execute", "executemany", "copy"}
 # Names the SQL f-strings may interpolate: identifiers quoted with quote_name() from
 # model metadata, or fragments built only from them (``order``: quoted columns with
-# ASC/DESC). Never a value. ``compiled`` is SQL the ORM compiled, whose values are
+# ASC/DESC; ``aggregates``: aggregate calls over quoted columns, filtered by a bound
+# parameter). Never a value. ``compiled`` is SQL the ORM compiled, whose values are
 # its bound parameters (a page's query wrapped in one statement).
 IDENTIFIER_NAMES = {
     "columns", "column", "table", "target", "conflict", "on_conflict", "updates",
-    "values", "order", "compiled",
+    "values", "order", "compiled", "aggregates",
 }  # fmt: skip
 FORBIDDEN_ATTRIBUTES = {"raw", "extra"}
 FORBIDDEN_NAMES = {"RawSQL"}
