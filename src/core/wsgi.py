@@ -16,8 +16,9 @@ application = get_wsgi_application()
 import_module(settings.ROOT_URLCONF)
 
 # Everything loaded so far lives as long as the process. Out of the cyclic garbage
-# collector's sight, a full collection (every thousand or so requests) no longer walks
-# every module, class and function of Django: about 3 ms instead of 60, a stall that
-# every request queued behind it waits out (bench/profile_api.py). Under preload the
+# collector's sight, a full collection (about one per thousand requests) no longer
+# walks every module, class and function of Django: a few ms at most instead of 60-70,
+# a stall that every request queued behind it waits out (bench/profile_api.py,
+# docs/benchmarks.md). Under preload the
 # workers inherit it, and collections in them leave those pages unwritten, shared.
 gc.freeze()
