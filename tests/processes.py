@@ -141,6 +141,28 @@ def wait_until(
     raise AssertionError(f"{what}: not within {timeout:.0f}s{detail}")
 
 
+def terminate_backend(pid: int) -> None:
+    """What a PostgreSQL restart does to a connection: its backend process ends.
+    Returns once the backend is gone (it has said so on its socket before it goes)."""
+    import psycopg
+
+    from scheduler.leader import postgres_conn_params
+
+    with psycopg.connect(**postgres_conn_params(), autocommit=True) as admin:
+        ended = admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
+        assert ended == (True,), f"no backend {pid} to terminate"
+        wait_until(
+            lambda: (
+                admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]
+                ).fetchone()
+                is None
+            ),
+            timeout=30,
+            what=f"backend {pid} gone",
+        )
+
+
 @dataclass
 class Response:
     status: int

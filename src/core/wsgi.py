@@ -19,6 +19,6 @@ import_module(settings.ROOT_URLCONF)
 # collector's sight, a full collection (about one per thousand requests) no longer
 # walks every module, class and function of Django: a few ms at most instead of 60-70,
 # a stall that every request queued behind it waits out (bench/profile_api.py,
-# docs/benchmarks.md). Under preload the
-# workers inherit it, and collections in them leave those pages unwritten, shared.
+# docs/benchmarks.md). Under preload the workers inherit it, and collections in them
+# leave those pages unwritten, shared.
 gc.freeze()

@@ -5,15 +5,12 @@ replaced before the next request uses it, and a live one is used without asking 
 server anything first.
 """
 
-import time
-
-import psycopg
 import pytest
 from django.db import close_old_connections, connection
 from django.db.backends.postgresql import base
 
 from core.models import Occurrence
-from scheduler.leader import postgres_conn_params
+from tests.processes import terminate_backend
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -40,19 +37,6 @@ def next_request() -> int:
     return connection.connection.info.backend_pid
 
 
-def terminate(pid: int) -> None:
-    """What a server restart does to a connection: its backend ends. Returns once the
-    backend is gone (it has said so on the socket before it goes)."""
-    with psycopg.connect(**postgres_conn_params(), autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
-        deadline = time.monotonic() + 30
-        while admin.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]
-        ).fetchone():
-            assert time.monotonic() < deadline, f"backend {pid} still there"
-            time.sleep(0.02)
-
-
 def test_the_engine_is_the_project_backend():
     assert connection.settings_dict["ENGINE"] == "core.postgresql"
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
@@ -70,7 +54,7 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_uses_it(
     select_one,
 ):
     pid = next_request()
-    terminate(pid)
+    terminate_backend(pid)
     # No error reaches the request: the termination notice on the socket sends the
     # check to SELECT 1, which fails, and Django connects afresh.
     new_pid = next_request()

@@ -2,7 +2,6 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 
-import psycopg
 import pytest
 import time_machine
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
@@ -12,9 +11,9 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 from ingestion.errors import IngestionError
 from ingestion.records import DateWindow
 from scheduler import jobs
-from scheduler.leader import postgres_conn_params
 from scheduler.schedule import build_scheduler
 from tests.factories import EconomicEventFactory
+from tests.processes import terminate_backend
 
 # Job functions close old connections as Django does per request; inside a test's
 # wrapping transaction that would drop the connection, so these tests commit.
@@ -141,27 +140,14 @@ def test_next_job_succeeds_after_its_db_connection_was_killed(monkeypatch):
     jobs.refresh("rangesrc")
     backend_pid = connection.cursor().connection.info.backend_pid
 
-    with psycopg.connect(**postgres_conn_params(), autocommit=True) as killer:
-        killed = killer.execute(
-            "SELECT pg_terminate_backend(%s)", [backend_pid]
-        ).fetchone()
-    assert killed == (True,)
     # "Between two runs": the backend has gone (and said so) before the next starts.
-    deadline = monotonic() + 30
-    while connection_is_listed(backend_pid):
-        assert monotonic() < deadline, f"backend {backend_pid} still there"
+    terminate_backend(backend_pid)
 
     jobs.refresh(
         "rangesrc"
     )  # close_old_connections + health checks: a fresh connection
 
     assert connection.cursor().connection.info.backend_pid != backend_pid
-
-
-def connection_is_listed(pid: int) -> bool:
-    with psycopg.connect(**postgres_conn_params(), autocommit=True) as admin:
-        found = admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
-        return found.fetchone() is not None
 
 
 def test_crawls_of_one_source_wait_for_each_other_but_not_for_other_sources(
